@@ -1,0 +1,275 @@
+"""Typed, immutable, validated configuration of one environment.
+
+An environment is data only: which account and region, which network, which
+cluster and node pools, what a single service or node group may ask for, and
+where Terraform keeps its state. Stacks read it; constructs never do.
+
+Every value is checked when the object is built, and all problems are
+reported at once, each naming the environment, the field, the value and the
+fix (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+
+from constructs_lib.node_group import CapacityType, Taint
+from constructs_lib.validation import DNS_LABEL, Checks
+
+__all__ = [
+    "AWS_REGIONS",
+    "Cluster",
+    "Environment",
+    "Limits",
+    "Network",
+    "NodePool",
+    "StateBackend",
+    "Subnet",
+]
+
+#: Commercial and GovCloud regions EKS and ElastiCache run in.
+AWS_REGIONS = frozenset({
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1",
+    "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
+    "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+    "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1",
+    "us-gov-west-1", "us-west-1", "us-west-2",
+})
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+_K8S_VERSION = re.compile(r"^1\.(\d{2})$")
+_EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_OLDEST_KUBERNETES_MINOR = 30  # older minors are out of EKS extended support
+
+
+def _freeze(obj: object) -> None:
+    """Turn list and dict fields into tuples and read-only mappings."""
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if isinstance(value, list):
+            object.__setattr__(obj, f.name, tuple(value))
+        elif isinstance(value, dict):
+            object.__setattr__(obj, f.name, MappingProxyType(dict(value)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subnet:
+    """A private subnet and the availability zone it lives in."""
+
+    id: str
+    availability_zone: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Network:
+    """The existing VPC the environment runs in (this repository does not own it)."""
+
+    vpc_id: str
+    private_subnets: tuple[Subnet, ...]
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    @property
+    def subnet_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.private_subnets)
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        return tuple(sorted({s.availability_zone for s in self.private_subnets}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePool:
+    """One EKS managed node group of the cluster.
+
+    ``desired_size`` defaults to ``min_size``; the cluster autoscaler owns it
+    after creation.
+    """
+
+    name: str
+    instance_types: tuple[str, ...]
+    min_size: int
+    max_size: int
+    desired_size: int | None = None
+    capacity_type: CapacityType = CapacityType.ON_DEMAND
+    ami_type: str = "AL2023_x86_64_STANDARD"
+    disk_size_gib: int = 50
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cluster:
+    """The EKS cluster: its name, Kubernetes version and node pools.
+
+    ``public_access_cidrs`` empty (the default) keeps the API endpoint private.
+    """
+
+    name: str
+    kubernetes_version: str
+    node_pools: tuple[NodePool, ...]
+    public_access_cidrs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """What one developer may ask for in this environment.
+
+    The caps stop a typo (``replicas=200``) from scaling the infrastructure
+    tenfold; raising one is a reviewed change to this file.
+    """
+
+    max_replicas_per_service: int
+    max_nodes_per_group: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateBackend:
+    """Where Terraform state and locks live (created by the ``<env>-state`` stack)."""
+
+    bucket: str
+    lock_table: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    """Everything the stacks need to know about one environment.
+
+    ``tags`` are applied to every AWS resource, next to the ``environment``,
+    ``managed-by`` and ``repository`` tags the stacks add. ``protect_stateful``
+    turns on ``prevent_destroy`` for stateful resources (production).
+    """
+
+    name: str
+    account_id: str
+    region: str
+    network: Network
+    cluster: Cluster
+    limits: Limits
+    state: StateBackend
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_stateful: bool = False
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+        checks = Checks(f"environment {self.name!r}")
+        _check_environment(self, checks)
+        checks.done()
+
+
+def _suggest(value: str, choices: frozenset[str]) -> str:
+    close = difflib.get_close_matches(value, sorted(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_environment(env: Environment, c: Checks) -> None:
+    c.require(bool(DNS_LABEL.match(env.name)) and len(env.name) <= 20, "name", env.name,
+              "use lowercase letters, digits and hyphens, at most 20 characters (e.g. 'staging')")
+    c.require(bool(_ACCOUNT_ID.match(env.account_id)), "account_id", env.account_id,
+              "use the 12-digit AWS account id, as a string (e.g. '123456789012')")
+    c.require(env.region in AWS_REGIONS, "region", env.region,
+              "use an AWS region code such as 'eu-west-1'" + _suggest(env.region, AWS_REGIONS))
+    for key, value in env.tags.items():
+        c.require(0 < len(key) <= 128 and not key.lower().startswith("aws:"), f"tags[{key!r}]", key,
+                  "tag keys are 1-128 characters and may not start with 'aws:'")
+        c.require(len(value) <= 256, f"tags[{key!r}]", value, "tag values are at most 256 characters")
+    _check_network(env, c)
+    _check_cluster(env, c)
+    _check_limits(env.limits, c)
+    _check_state(env.state, c)
+
+
+def _check_network(env: Environment, c: Checks) -> None:
+    net = env.network
+    c.require(bool(_VPC_ID.match(net.vpc_id)), "network.vpc_id", net.vpc_id,
+              "use a VPC id such as 'vpc-0123456789abcdef0'")
+    seen: set[str] = set()
+    for i, subnet in enumerate(net.private_subnets):
+        at = f"network.private_subnets[{i}]"
+        c.require(bool(_SUBNET_ID.match(subnet.id)), f"{at}.id", subnet.id,
+                  "use a subnet id such as 'subnet-0123456789abcdef0'")
+        c.require(subnet.id not in seen, f"{at}.id", subnet.id, "list each subnet once")
+        seen.add(subnet.id)
+        az = subnet.availability_zone
+        # With an unknown region every zone would be wrong too: report the region only.
+        in_region = az.startswith(env.region) and len(az) == len(env.region) + 1 and az[-1].isalpha()
+        c.require(env.region not in AWS_REGIONS or in_region,
+                  f"{at}.availability_zone", az,
+                  f"use a zone of region {env.region!r}, such as '{env.region}a'")
+    c.require(len(net.availability_zones) >= 2, "network.private_subnets", list(net.subnet_ids),
+              f"subnets cover {len(net.availability_zones)} availability zone(s); EKS and "
+              "Multi-AZ failover need private subnets in at least two, so add a subnet in another zone")
+
+
+def _check_cluster(env: Environment, c: Checks) -> None:
+    cl = env.cluster
+    c.require(bool(_EKS_CLUSTER_NAME.match(cl.name)), "cluster.name", cl.name,
+              "use 1-100 letters, digits, hyphens or underscores, starting with a letter or digit")
+    version = _K8S_VERSION.match(cl.kubernetes_version)
+    c.require(bool(version) and int(version.group(1)) >= _OLDEST_KUBERNETES_MINOR,
+              "cluster.kubernetes_version", cl.kubernetes_version,
+              f"use a supported EKS version as 'major.minor', 1.{_OLDEST_KUBERNETES_MINOR} or newer (e.g. '1.33')")
+    for i, cidr in enumerate(cl.public_access_cidrs):
+        try:
+            net = ipaddress.ip_network(cidr)
+            ok = net.prefixlen > 0
+        except ValueError:
+            ok = False
+        c.require(ok, f"cluster.public_access_cidrs[{i}]", cidr,
+                  "use a CIDR such as '203.0.113.0/24'; never 0.0.0.0/0 (leave the list empty for a private endpoint)")
+    names = [p.name for p in cl.node_pools]
+    c.require(bool(names), "cluster.node_pools", [], "define at least one node pool")
+    for pool in cl.node_pools:
+        at = f"cluster.node_pools[{pool.name!r}]"
+        c.require(bool(DNS_LABEL.match(pool.name)) and len(pool.name) <= 40, f"{at}.name", pool.name,
+                  "use lowercase letters, digits and hyphens, at most 40 characters")
+        c.require(names.count(pool.name) == 1, f"{at}.name", pool.name, "give every node pool its own name")
+        _check_pool_sizes(pool, at, env.limits.max_nodes_per_group, c)
+
+
+def _check_pool_sizes(pool: NodePool, at: str, node_cap: int, c: Checks) -> None:
+    c.require(bool(pool.instance_types), f"{at}.instance_types", list(pool.instance_types),
+              "list at least one instance type")
+    c.require(pool.min_size >= 0, f"{at}.min_size", pool.min_size, "use 0 or more")
+    c.require(pool.min_size <= pool.max_size, f"{at}.min_size", pool.min_size,
+              f"min_size must not exceed max_size ({pool.max_size}); lower min_size or raise max_size")
+    c.require(pool.max_size >= 1, f"{at}.max_size", pool.max_size, "use 1 or more")
+    c.require(pool.max_size <= node_cap, f"{at}.max_size", pool.max_size,
+              f"the environment caps a node group at {node_cap} nodes (limits.max_nodes_per_group); "
+              "lower max_size or raise the cap in a reviewed change")
+    if pool.desired_size is not None:
+        c.require(pool.min_size <= pool.desired_size <= pool.max_size, f"{at}.desired_size",
+                  pool.desired_size, f"use a value between min_size ({pool.min_size}) and max_size ({pool.max_size})")
+
+
+def _check_limits(limits: Limits, c: Checks) -> None:
+    c.require(limits.max_replicas_per_service >= 1, "limits.max_replicas_per_service",
+              limits.max_replicas_per_service, "use 1 or more")
+    c.require(limits.max_nodes_per_group >= 1, "limits.max_nodes_per_group",
+              limits.max_nodes_per_group, "use 1 or more")
+
+
+def _check_state(state: StateBackend, c: Checks) -> None:
+    c.require(bool(_S3_BUCKET.match(state.bucket)) and ".." not in state.bucket, "state.bucket", state.bucket,
+              "use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit")
+    c.require(bool(_DYNAMODB_TABLE.match(state.lock_table)), "state.lock_table", state.lock_table,
+              "use 3-255 letters, digits, '_', '-' or '.'")

@@ -1,0 +1,43 @@
+"""Staging: production's shape at a smaller size, on spot capacity where it can be."""
+
+from constructs_lib.node_group import CapacityType, Taint, TaintEffect
+
+from .config import Cluster, Environment, Limits, Network, NodePool, StateBackend, Subnet
+
+STAGING = Environment(
+    name="staging",
+    account_id="210987654321",
+    region="eu-west-1",
+    network=Network(
+        vpc_id="vpc-0a1b2c3d4e5f60718",
+        private_subnets=[
+            Subnet(id="subnet-0a11c0ffee0000001", availability_zone="eu-west-1a"),
+            Subnet(id="subnet-0b22c0ffee0000002", availability_zone="eu-west-1b"),
+        ],
+    ),
+    cluster=Cluster(
+        name="shop-staging",
+        kubernetes_version="1.33",
+        public_access_cidrs=["198.51.100.0/24"],  # office VPN egress
+        node_pools=[
+            NodePool(
+                name="general",
+                instance_types=["m7i.large", "m6i.large"],
+                min_size=2,
+                max_size=4,
+            ),
+            NodePool(
+                name="batch",
+                instance_types=["m7i.large", "m6i.large", "m5.large"],
+                capacity_type=CapacityType.SPOT,
+                min_size=0,
+                max_size=3,
+                labels={"workload": "batch"},
+                taints=[Taint(key="workload", value="batch", effect=TaintEffect.NO_SCHEDULE)],
+            ),
+        ],
+    ),
+    limits=Limits(max_replicas_per_service=4, max_nodes_per_group=6),
+    state=StateBackend(bucket="acme-shop-tfstate-staging-210987654321", lock_table="acme-shop-tflock-staging"),
+    tags={"team": "platform", "cost-center": "cc-4100"},
+)

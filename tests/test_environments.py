@@ -1,0 +1,108 @@
+"""Environment configs: the shipped ones are valid, and each kind of mistake is reported clearly."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from constructs_lib import CapacityType, ConfigError
+from environments import ENVIRONMENTS, PRODUCTION, STAGING, Cluster, Network, NodePool, Subnet
+
+
+def test_shipped_environments() -> None:
+    assert list(ENVIRONMENTS) == ["staging", "production"]
+    for env in ENVIRONMENTS.values():
+        assert len(env.network.availability_zones) >= 2
+
+
+def test_config_is_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        STAGING.region = "us-east-1"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        STAGING.tags["team"] = "someone-else"  # type: ignore[index]
+    assert isinstance(STAGING.network.private_subnets, tuple)
+
+
+def _pool(**changes: object) -> NodePool:
+    base = dict(name="general", instance_types=["m7i.large"], min_size=1, max_size=3)
+    return NodePool(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def _cluster(*pools: NodePool, **changes: object) -> Cluster:
+    return dataclasses.replace(PRODUCTION.cluster, node_pools=pools or PRODUCTION.cluster.node_pools, **changes)
+
+
+ONE_SUBNET = Network(vpc_id=PRODUCTION.network.vpc_id,
+                     private_subnets=[Subnet(id="subnet-0c33beef00000a001", availability_zone="eu-west-1a")])
+
+BAD_VALUES = {
+    "account id too short": (
+        dict(account_id="12345678901"),
+        r"account_id = '12345678901': use the 12-digit AWS account id"),
+    "account id with dashes": (
+        dict(account_id="3456-7890-1234"),
+        r"account_id = '3456-7890-1234'"),
+    "unknown region, with a suggestion": (
+        dict(region="eu-west-9"),
+        r"region = 'eu-west-9': use an AWS region code such as 'eu-west-1'; did you mean"),
+    "one subnet in production": (
+        dict(network=ONE_SUBNET),
+        r"network.private_subnets = \['subnet-0c33beef00000a001'\]: subnets cover 1 availability zone\(s\); "
+        r"EKS and Multi-AZ failover need private subnets in at least two, so add a subnet in another zone"),
+    "subnet in another region's zone": (
+        dict(network=dataclasses.replace(PRODUCTION.network, private_subnets=[
+            *PRODUCTION.network.private_subnets[:2],
+            Subnet(id="subnet-0e55beef00000c003", availability_zone="us-east-1c")])),
+        r"network.private_subnets\[2\].availability_zone = 'us-east-1c': use a zone of region 'eu-west-1'"),
+    "malformed vpc id": (
+        dict(network=dataclasses.replace(PRODUCTION.network, vpc_id="vpc-123")),
+        r"network.vpc_id = 'vpc-123': use a VPC id such as"),
+    "node pool min > max": (
+        dict(cluster=_cluster(_pool(min_size=5, max_size=3))),
+        r"cluster.node_pools\['general'\].min_size = 5: min_size must not exceed max_size \(3\)"),
+    "node pool above the environment's node cap": (
+        dict(cluster=_cluster(_pool(max_size=150))),
+        r"cluster.node_pools\['general'\].max_size = 150: the environment caps a node group at 15 nodes"),
+    "desired size outside min..max": (
+        dict(cluster=_cluster(_pool(desired_size=9))),
+        r"cluster.node_pools\['general'\].desired_size = 9: use a value between min_size \(1\) and max_size \(3\)"),
+    "node pool without instance types": (
+        dict(cluster=_cluster(_pool(instance_types=[]))),
+        r"cluster.node_pools\['general'\].instance_types = \[\]: list at least one instance type"),
+    "duplicate node pool names": (
+        dict(cluster=_cluster(_pool(), _pool(capacity_type=CapacityType.SPOT))),
+        r"give every node pool its own name"),
+    "kubernetes version not major.minor": (
+        dict(cluster=_cluster(kubernetes_version="1.33.2")),
+        r"cluster.kubernetes_version = '1.33.2': use a supported EKS version"),
+    "public endpoint open to the world": (
+        dict(cluster=_cluster(public_access_cidrs=["0.0.0.0/0"])),
+        r"cluster.public_access_cidrs\[0\] = '0.0.0.0/0': .*never 0.0.0.0/0"),
+    "replica cap below one": (
+        dict(limits=dataclasses.replace(PRODUCTION.limits, max_replicas_per_service=0)),
+        r"limits.max_replicas_per_service = 0: use 1 or more"),
+    "state bucket with capitals": (
+        dict(state=dataclasses.replace(PRODUCTION.state, bucket="Acme_State")),
+        r"state.bucket = 'Acme_State': use 3-63 lowercase letters"),
+    "reserved tag prefix": (
+        dict(tags={"aws:owner": "me"}),
+        r"tags\['aws:owner'\] = 'aws:owner': tag keys are 1-128 characters and may not start with 'aws:'"),
+}
+
+
+@pytest.mark.parametrize("changes, message", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_value_names_environment_field_value_and_fix(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        dataclasses.replace(PRODUCTION, **changes)
+    text = str(error.value)
+    assert text.startswith("environment 'production': ")
+    assert re.search(message, text), text
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        dataclasses.replace(STAGING, account_id="1", region="mars-1")
+    assert str(error.value).startswith("environment 'staging': 2 problems\n")
+    assert [p.field for p in error.value.problems] == ["account_id", "region"]
