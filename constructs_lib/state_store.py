@@ -15,7 +15,6 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
 )
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -41,6 +40,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from ._kms import managed_key
 from .validation import Checks
 
 __all__ = ["TerraformStateStore"]
@@ -56,6 +56,11 @@ class TerraformStateStore(Construct):
     recovery and deletion protection. Both are ``prevent_destroy``: losing
     state orphans every resource it tracks.
 
+    Not built in, on purpose (checkov's CKV_AWS_18, CKV_AWS_144, CKV2_AWS_62):
+    access logging, cross-region replication and event notifications. State
+    reads and writes are audited by CloudTrail, versions make it recoverable,
+    and each would add a bucket of its own to bootstrap.
+
     :param bucket_name: S3 bucket for state files.
     :param lock_table_name: DynamoDB table for state locks.
     :param noncurrent_days: how long superseded state versions are kept; default 90.
@@ -70,8 +75,7 @@ class TerraformStateStore(Construct):
         checks.done()
 
         keep = TerraformResourceLifecycle(prevent_destroy=True)
-        self.key = KmsKey(self, "key", description=f"Encrypts Terraform state in {bucket_name}",
-                          enable_key_rotation=True, deletion_window_in_days=30, lifecycle=keep)
+        self.key = managed_key(self, "key", description=f"Encrypts Terraform state in {bucket_name}", protect=True)
         self.bucket = S3Bucket(self, "bucket", bucket=bucket_name, lifecycle=keep)
         S3BucketVersioningA(self, "versioning", bucket=self.bucket.id,
                             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))

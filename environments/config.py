@@ -119,12 +119,15 @@ class Cluster:
     """The EKS cluster: its name, Kubernetes version and node pools.
 
     ``public_access_cidrs`` empty (the default) keeps the API endpoint private.
+    ``admin_role_arns`` are the IAM roles with cluster-admin access (people's
+    admin role and CI's deploy role); nobody else gets in by default.
     """
 
     name: str
     kubernetes_version: str
     node_pools: tuple[NodePool, ...]
     public_access_cidrs: tuple[str, ...] = ()
+    admin_role_arns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -236,6 +239,9 @@ def _check_cluster(env: Environment, c: Checks) -> None:
             ok = False
         c.require(ok, f"cluster.public_access_cidrs[{i}]", cidr,
                   "use a CIDR such as '203.0.113.0/24'; never 0.0.0.0/0 (leave the list empty for a private endpoint)")
+    for i, arn in enumerate(cl.admin_role_arns):
+        c.require(not _ACCOUNT_ID.match(env.account_id) or arn.startswith(f"arn:aws:iam::{env.account_id}:role/"), f"cluster.admin_role_arns[{i}]", arn,
+                  f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
     names = [p.name for p in cl.node_pools]
     c.require(bool(names), "cluster.node_pools", [], "define at least one node pool")
     for pool in cl.node_pools:

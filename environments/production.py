@@ -20,6 +20,10 @@ PRODUCTION = Environment(
         name="shop-production",
         kubernetes_version="1.33",
         public_access_cidrs=["198.51.100.0/24"],  # office VPN egress
+        admin_role_arns=[
+            "arn:aws:iam::345678901234:role/platform-admin",
+            "arn:aws:iam::345678901234:role/github-actions-deploy",
+        ],
         node_pools=[
             NodePool(
                 name="general",

@@ -19,6 +19,10 @@ STAGING = Environment(
         name="shop-staging",
         kubernetes_version="1.33",
         public_access_cidrs=["198.51.100.0/24"],  # office VPN egress
+        admin_role_arns=[
+            "arn:aws:iam::210987654321:role/platform-admin",
+            "arn:aws:iam::210987654321:role/github-actions-deploy",
+        ],
         node_pools=[
             NodePool(
                 name="general",

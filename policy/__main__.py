@@ -1,0 +1,5 @@
+import sys
+
+from policy import main
+
+sys.exit(main())
