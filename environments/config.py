@@ -157,6 +157,7 @@ class StateBackend:
 class Environment:
     """Everything the stacks need to know about one environment.
 
+    ``domain`` is the DNS zone public services get host names under.
     ``tags`` are applied to every AWS resource, next to the ``environment``,
     ``managed-by`` and ``repository`` tags the stacks add. ``protect_stateful``
     turns on ``prevent_destroy`` for stateful resources (production).
@@ -169,6 +170,7 @@ class Environment:
     cluster: Cluster
     limits: Limits
     state: StateBackend
+    domain: str
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_stateful: bool = False
 
@@ -191,6 +193,8 @@ def _check_environment(env: Environment, c: Checks) -> None:
               "use the 12-digit AWS account id, as a string (e.g. '123456789012')")
     c.require(env.region in AWS_REGIONS, "region", env.region,
               "use an AWS region code such as 'eu-west-1'" + _suggest(env.region, AWS_REGIONS))
+    c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", env.domain)), "domain", env.domain,
+              "use a DNS zone such as 'staging.example.com'")
     for key, value in env.tags.items():
         c.require(0 < len(key) <= 128 and not key.lower().startswith("aws:"), f"tags[{key!r}]", key,
                   "tag keys are 1-128 characters and may not start with 'aws:'")
@@ -240,7 +244,8 @@ def _check_cluster(env: Environment, c: Checks) -> None:
         c.require(ok, f"cluster.public_access_cidrs[{i}]", cidr,
                   "use a CIDR such as '203.0.113.0/24'; never 0.0.0.0/0 (leave the list empty for a private endpoint)")
     for i, arn in enumerate(cl.admin_role_arns):
-        c.require(not _ACCOUNT_ID.match(env.account_id) or arn.startswith(f"arn:aws:iam::{env.account_id}:role/"), f"cluster.admin_role_arns[{i}]", arn,
+        own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/")
+        c.require(not _ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.admin_role_arns[{i}]", arn,
                   f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
     names = [p.name for p in cl.node_pools]
     c.require(bool(names), "cluster.node_pools", [], "define at least one node pool")

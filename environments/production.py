@@ -46,6 +46,7 @@ PRODUCTION = Environment(
     ),
     limits=Limits(max_replicas_per_service=20, max_nodes_per_group=15),
     state=StateBackend(bucket="acme-shop-tfstate-production-345678901234", lock_table="acme-shop-tflock-production"),
+    domain="acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
     protect_stateful=True,
 )

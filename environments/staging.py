@@ -43,5 +43,6 @@ STAGING = Environment(
     ),
     limits=Limits(max_replicas_per_service=4, max_nodes_per_group=6),
     state=StateBackend(bucket="acme-shop-tfstate-staging-210987654321", lock_table="acme-shop-tflock-staging"),
+    domain="staging.acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
 )

@@ -28,6 +28,12 @@ SKIPPED_CHECKS: dict[str, str] = {
     "CKV_AWS_144": "state bucket cross-region replication: versioning makes state recoverable; a second-region "
                    "bucket is a disaster-recovery decision per account",
     "CKV2_AWS_62": "state bucket event notifications: nothing consumes them",
+    "CKV_K8S_11": "CPU limits: Microservice sets requests and a memory limit but no CPU limit on purpose; "
+                  "CFS throttling hurts latency more than a busy neighbour does",
+    "CKV_K8S_15": "imagePullPolicy Always: images are pinned to immutable tags or digests, so IfNotPresent "
+                  "pulls the same bytes without a registry round trip on every restart",
+    "CKV_K8S_43": "image digests: Microservice accepts a pinned tag or a digest (never 'latest'); "
+                  "registries are expected to make tags immutable",
 }
 
 

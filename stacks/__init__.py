@@ -51,7 +51,7 @@ def build_environment(scope: Construct, env: Environment) -> EnvironmentStacks:
     cluster = ClusterStack(scope, env)
     platform = PlatformStack(scope, env)
     platform.add_dependency(cluster)
-    services = ServicesStack(scope, env)
+    services = ServicesStack(scope, env, node_groups=cluster.node_groups)
     services.add_dependency(platform)
     return EnvironmentStacks(state=StateStack(scope, env), cluster=cluster, platform=platform, services=services)
 

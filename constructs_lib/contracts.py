@@ -1,0 +1,12 @@
+"""Names the platform's parts agree on. Changing one changes both sides, visibly in snapshots."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+#: Labels a ServiceMonitor or PrometheusRule carries so that the platform's Prometheus selects it,
+#: in any namespace. PrometheusStack selects exactly these; Microservice puts them on.
+SCRAPE_LABELS = MappingProxyType({"platform.acme-shop.io/monitoring": "prometheus"})
+
+#: The ClusterSecretStore (External Secrets operator, AWS Secrets Manager) services read secrets through.
+SECRET_STORE = "aws-secrets-manager"

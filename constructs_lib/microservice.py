@@ -1,0 +1,493 @@
+"""One template for every service: zero-downtime, observable, self-healing Kubernetes workloads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
+    DeploymentV1,
+    DeploymentV1Metadata,
+    DeploymentV1Spec,
+    DeploymentV1SpecSelector,
+    DeploymentV1SpecStrategy,
+    DeploymentV1SpecStrategyRollingUpdate,
+    DeploymentV1SpecTemplate,
+    DeploymentV1SpecTemplateMetadata,
+    DeploymentV1SpecTemplateSpec,
+    DeploymentV1SpecTemplateSpecContainer,
+    DeploymentV1SpecTemplateSpecContainerEnv,
+    DeploymentV1SpecTemplateSpecContainerEnvValueFrom,
+    DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef,
+    DeploymentV1SpecTemplateSpecContainerLifecycle,
+    DeploymentV1SpecTemplateSpecContainerLifecyclePreStop,
+    DeploymentV1SpecTemplateSpecContainerLifecyclePreStopExec,
+    DeploymentV1SpecTemplateSpecContainerLivenessProbe,
+    DeploymentV1SpecTemplateSpecContainerLivenessProbeHttpGet,
+    DeploymentV1SpecTemplateSpecContainerPort,
+    DeploymentV1SpecTemplateSpecContainerReadinessProbe,
+    DeploymentV1SpecTemplateSpecContainerReadinessProbeHttpGet,
+    DeploymentV1SpecTemplateSpecContainerResources,
+    DeploymentV1SpecTemplateSpecContainerSecurityContext,
+    DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities,
+    DeploymentV1SpecTemplateSpecContainerStartupProbe,
+    DeploymentV1SpecTemplateSpecContainerStartupProbeHttpGet,
+    DeploymentV1SpecTemplateSpecContainerVolumeMount,
+    DeploymentV1SpecTemplateSpecSecurityContext,
+    DeploymentV1SpecTemplateSpecSecurityContextSeccompProfile,
+    DeploymentV1SpecTemplateSpecToleration,
+    DeploymentV1SpecTemplateSpecTopologySpreadConstraint,
+    DeploymentV1SpecTemplateSpecTopologySpreadConstraintLabelSelector,
+    DeploymentV1SpecTemplateSpecVolume,
+    DeploymentV1SpecTemplateSpecVolumeEmptyDir,
+)
+from cdktf_cdktf_provider_kubernetes.horizontal_pod_autoscaler_v2 import (
+    HorizontalPodAutoscalerV2,
+    HorizontalPodAutoscalerV2Metadata,
+    HorizontalPodAutoscalerV2Spec,
+    HorizontalPodAutoscalerV2SpecMetric,
+    HorizontalPodAutoscalerV2SpecMetricResource,
+    HorizontalPodAutoscalerV2SpecMetricResourceTarget,
+    HorizontalPodAutoscalerV2SpecScaleTargetRef,
+)
+from cdktf_cdktf_provider_kubernetes.ingress_v1 import (
+    IngressV1,
+    IngressV1Metadata,
+    IngressV1Spec,
+    IngressV1SpecRule,
+    IngressV1SpecRuleHttp,
+    IngressV1SpecRuleHttpPath,
+    IngressV1SpecRuleHttpPathBackend,
+    IngressV1SpecRuleHttpPathBackendService,
+    IngressV1SpecRuleHttpPathBackendServicePort,
+    IngressV1SpecTls,
+)
+from cdktf_cdktf_provider_kubernetes.manifest import Manifest
+from cdktf_cdktf_provider_kubernetes.pod_disruption_budget_v1 import (
+    PodDisruptionBudgetV1,
+    PodDisruptionBudgetV1Metadata,
+    PodDisruptionBudgetV1Spec,
+    PodDisruptionBudgetV1SpecSelector,
+)
+from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1, ServiceAccountV1Metadata
+from cdktf_cdktf_provider_kubernetes.service_v1 import (
+    ServiceV1,
+    ServiceV1Metadata,
+    ServiceV1Spec,
+    ServiceV1SpecPort,
+)
+from constructs import Construct
+
+from ._quantities import CPU_FIX, MEMORY_FIX, is_cpu, memory_bytes
+from .contracts import SCRAPE_LABELS, SECRET_STORE
+from .node_group import EksNodeGroup, Taint
+from .validation import DNS_LABEL, Checks
+
+__all__ = ["Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
+
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9.\-/_:]*[a-z0-9](:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_REF = re.compile(r"^(?P<name>[\w/+=.@-]+)#(?P<key>[\w.-]+)$")
+_PATH = re.compile(r"^/[\w\-./]*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsEndpoint:
+    """Where the service exposes Prometheus metrics; a ServiceMonitor scrapes it.
+
+    :param port: container port of the metrics endpoint (may equal the app port).
+    :param path: HTTP path; default ``/metrics``.
+    :param interval: scrape interval; default ``30s``.
+    """
+
+    port: int
+    path: str = "/metrics"
+    interval: str = "30s"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JvmOptions:
+    """A JVM service: the heap follows the container's memory limit.
+
+    :param heap_percent: share of the memory limit for the heap (``-XX:MaxRAMPercentage``);
+        default 75, at most 90 so that metaspace, threads and buffers fit.
+    """
+
+    heap_percent: int = 75
+
+
+@dataclass(frozen=True, kw_only=True)
+class Autoscaling:
+    """A HorizontalPodAutoscaler (v2) on CPU utilisation of the requests.
+
+    :param min_replicas: default 2 (one per zone survives losing the other).
+    :param max_replicas: default 10; capped by the environment.
+    :param cpu_percent: target average CPU utilisation; default 70.
+    """
+
+    min_replicas: int = 2
+    max_replicas: int = 10
+    cpu_percent: int = 70
+
+
+@dataclass(frozen=True, kw_only=True)
+class Probes:
+    """HTTP health endpoints. Defaults: ``/readyz`` and ``/livez``; with ``jvm``, Spring Boot's
+    actuator groups ``/actuator/health/readiness`` and ``/actuator/health/liveness``."""
+
+    readiness_path: str
+    liveness_path: str
+
+
+_DEFAULT_PROBES = Probes(readiness_path="/readyz", liveness_path="/livez")
+_ACTUATOR_PROBES = Probes(readiness_path="/actuator/health/readiness", liveness_path="/actuator/health/liveness")
+
+
+class Microservice(Construct):
+    """A stateless HTTP service on Kubernetes, built the same way for every team.
+
+    What every service gets: a Deployment that rolls out without downtime
+    (``max_unavailable`` 0, readiness gates, preStop drain and a grace period),
+    spread over zones and nodes; pods that run as non-root with a read-only
+    root filesystem (``/tmp`` writable), no privilege escalation, all
+    capabilities dropped and the RuntimeDefault seccomp profile; memory limit
+    equal to the request (no CPU limit: throttling hurts latency more than a
+    noisy neighbour); a ClusterIP Service with named ports; its own service
+    account without an automounted token; a PodDisruptionBudget when it can
+    run more than one pod. Optional parts follow from the props.
+
+    :param image: container image with a tag or digest (never implicit ``latest``).
+    :param port: container port of the app; default 8080.
+    :param replicas: pod count; default 2. Ignored when ``autoscaling`` is set.
+    :param cpu: CPU request; default ``250m``.
+    :param memory: memory request and limit; default ``512Mi``.
+    :param namespace: default ``default``; pass ``NamespaceV1.metadata.name`` to order after it.
+    :param env: plain environment variables; default none. Never secrets.
+    :param secrets: env var -> ``"<Secrets Manager name>#<key>"``, synced by the External
+        Secrets operator into a Kubernetes Secret the pods read; default none.
+    :param metrics: Prometheus endpoint; adds a metrics port and a ServiceMonitor.
+    :param jvm: JVM heap sizing; adds ``JAVA_TOOL_OPTIONS``, a startup probe and actuator probes.
+    :param probes: health paths; default ``/readyz`` and ``/livez`` (actuator with ``jvm``).
+    :param node_group: an EksNodeGroup to run on: its taints are tolerated, its labels selected.
+    :param autoscaling: HorizontalPodAutoscaler settings; default none (fixed ``replicas``).
+    :param ingress_host: public host name; adds a TLS Ingress.
+    :param ingress_class: default ``nginx``.
+    :param replica_cap: the environment's largest replica count for one service; default no cap.
+    :param pre_stop_seconds: how long a terminating pod keeps serving while endpoints drain;
+        default 5 (needs ``sleep`` in the image; 0 turns the hook off).
+    :param scrape_labels: labels that make Prometheus select the ServiceMonitor; default
+        ``contracts.SCRAPE_LABELS``.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, image: str, port: int = 8080, replicas: int = 2,
+                 cpu: str = "250m", memory: str = "512Mi", namespace: str = "default",
+                 env: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
+                 metrics: MetricsEndpoint | None = None, jvm: JvmOptions | None = None,
+                 probes: Probes | None = None, node_group: EksNodeGroup | None = None,
+                 autoscaling: Autoscaling | None = None, ingress_host: str | None = None,
+                 ingress_class: str = "nginx", replica_cap: int | None = None, pre_stop_seconds: int = 5,
+                 scrape_labels: Mapping[str, str] = SCRAPE_LABELS) -> None:
+        super().__init__(scope, id)
+        self.name = id
+        self.namespace = namespace
+        self.image = image
+        self.port = port
+        self.replicas = replicas
+        self.cpu = cpu
+        self.memory = memory
+        self.env: Mapping[str, str] = dict(env or {})
+        self.secrets: Mapping[str, str] = dict(secrets or {})
+        self.metrics = metrics
+        self.jvm = jvm
+        self.probes = probes or (_ACTUATOR_PROBES if jvm else _DEFAULT_PROBES)
+        self.autoscaling = autoscaling
+        self.ingress_host = ingress_host
+        self.scrape_labels: Mapping[str, str] = dict(scrape_labels)
+        self.tolerations: tuple[Taint, ...] = node_group.taints if node_group else ()
+        self.node_selector: Mapping[str, str] = dict(node_group.labels) if node_group else {}
+        self._validate(replica_cap, pre_stop_seconds)
+
+        self.selector = {"app.kubernetes.io/name": id, "app.kubernetes.io/instance": id}
+        self.labels = {**self.selector, "app.kubernetes.io/version": _image_version(image),
+                       "app.kubernetes.io/managed-by": "cdktf"}
+        self.max_pods = autoscaling.max_replicas if autoscaling else replicas
+        self.secret_name = f"{id}-secrets" if self.secrets else None
+
+        self.service_account = ServiceAccountV1(
+            self, "service-account", metadata=ServiceAccountV1Metadata(name=id, namespace=namespace,
+                                                                       labels=self.labels),
+            automount_service_account_token=False)
+        self.external_secret = self._external_secret() if self.secrets else None
+        self.deployment = self._deployment(pre_stop_seconds)
+        self.service = ServiceV1(
+            self, "service",
+            metadata=ServiceV1Metadata(name=id, namespace=namespace, labels=self.labels),
+            spec=ServiceV1Spec(type="ClusterIP", selector=self.selector, port=[
+                ServiceV1SpecPort(name=name, port=number, target_port=name, protocol="TCP")
+                for name, number in self._ports().items()]),
+        )
+        self.pod_disruption_budget = PodDisruptionBudgetV1(
+            self, "pdb",
+            metadata=PodDisruptionBudgetV1Metadata(name=id, namespace=namespace, labels=self.labels),
+            spec=PodDisruptionBudgetV1Spec(max_unavailable="1",
+                                           selector=PodDisruptionBudgetV1SpecSelector(match_labels=self.selector)),
+        ) if self.max_pods > 1 else None
+        self.autoscaler = self._autoscaler() if autoscaling else None
+        self.service_monitor = self._service_monitor() if metrics else None
+        self.ingress = self._ingress(ingress_class) if ingress_host else None
+
+    # -- resources -------------------------------------------------------------------------------
+
+    def _ports(self) -> dict[str, int]:
+        ports = {"http": self.port}
+        if self.metrics and self.metrics.port != self.port:
+            ports["metrics"] = self.metrics.port
+        return ports
+
+    @property
+    def metrics_port_name(self) -> str | None:
+        if not self.metrics:
+            return None
+        return "http" if self.metrics.port == self.port else "metrics"
+
+    def _env(self) -> list[DeploymentV1SpecTemplateSpecContainerEnv]:
+        plain = dict(self.env)
+        if self.jvm:
+            plain["JAVA_TOOL_OPTIONS"] = (f"-XX:MaxRAMPercentage={self.jvm.heap_percent} "
+                                          f"-XX:InitialRAMPercentage={self.jvm.heap_percent} "
+                                          "-XX:+ExitOnOutOfMemoryError")
+        env = [DeploymentV1SpecTemplateSpecContainerEnv(name=k, value=v) for k, v in sorted(plain.items())]
+        env += [
+            DeploymentV1SpecTemplateSpecContainerEnv(
+                name=var, value_from=DeploymentV1SpecTemplateSpecContainerEnvValueFrom(
+                    secret_key_ref=DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef(
+                        name=self.secret_name, key=var)))
+            for var in sorted(self.secrets)
+        ]
+        return env
+
+    def _config_checksum(self) -> str:
+        """Changes whenever env or the secret mapping changes, so the pods roll."""
+        config = {"env": dict(self.env), "secrets": dict(self.secrets),
+                  "jvm": self.jvm.heap_percent if self.jvm else None}
+        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _deployment(self, pre_stop_seconds: int) -> DeploymentV1:
+        http = "http"
+        startup = DeploymentV1SpecTemplateSpecContainerStartupProbe(
+            http_get=DeploymentV1SpecTemplateSpecContainerStartupProbeHttpGet(
+                path=self.probes.liveness_path, port=http),
+            period_seconds=5, failure_threshold=36,  # up to 3 minutes for a JVM to warm up
+        ) if self.jvm else None
+        container = DeploymentV1SpecTemplateSpecContainer(
+            name=self.name,
+            image=self.image,
+            image_pull_policy="IfNotPresent",
+            port=[DeploymentV1SpecTemplateSpecContainerPort(name=name, container_port=number, protocol="TCP")
+                  for name, number in self._ports().items()],
+            env=self._env() or None,
+            resources=DeploymentV1SpecTemplateSpecContainerResources(
+                requests={"cpu": self.cpu, "memory": self.memory}, limits={"memory": self.memory}),
+            readiness_probe=DeploymentV1SpecTemplateSpecContainerReadinessProbe(
+                http_get=DeploymentV1SpecTemplateSpecContainerReadinessProbeHttpGet(
+                    path=self.probes.readiness_path, port=http),
+                period_seconds=5, failure_threshold=3, timeout_seconds=2),
+            liveness_probe=DeploymentV1SpecTemplateSpecContainerLivenessProbe(
+                http_get=DeploymentV1SpecTemplateSpecContainerLivenessProbeHttpGet(
+                    path=self.probes.liveness_path, port=http),
+                period_seconds=10, failure_threshold=6, timeout_seconds=2,
+                initial_delay_seconds=0 if self.jvm else 10),
+            startup_probe=startup,
+            lifecycle=DeploymentV1SpecTemplateSpecContainerLifecycle(pre_stop=[
+                DeploymentV1SpecTemplateSpecContainerLifecyclePreStop(
+                    exec=DeploymentV1SpecTemplateSpecContainerLifecyclePreStopExec(
+                        command=["sleep", str(pre_stop_seconds)]))]) if pre_stop_seconds else None,
+            security_context=DeploymentV1SpecTemplateSpecContainerSecurityContext(
+                allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
+                privileged=False,
+                capabilities=DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities(drop=["ALL"])),
+            volume_mount=[DeploymentV1SpecTemplateSpecContainerVolumeMount(name="tmp", mount_path="/tmp")],
+        )
+        spread = [
+            DeploymentV1SpecTemplateSpecTopologySpreadConstraint(
+                topology_key=key, max_skew=1, when_unsatisfiable=mode,
+                label_selector=[DeploymentV1SpecTemplateSpecTopologySpreadConstraintLabelSelector(
+                    match_labels=self.selector)])
+            # A zone must never hold every pod; hosts are spread as far as capacity allows.
+            for key, mode in (("topology.kubernetes.io/zone", "DoNotSchedule"),
+                              ("kubernetes.io/hostname", "ScheduleAnyway"))
+        ]
+        tolerations = [
+            DeploymentV1SpecTemplateSpecToleration(
+                key=t.key, operator="Equal" if t.value is not None else "Exists", value=t.value,
+                effect=t.effect.kubernetes)
+            for t in self.tolerations
+        ]
+        return DeploymentV1(
+            self, "deployment",
+            metadata=DeploymentV1Metadata(name=self.name, namespace=self.namespace, labels=self.labels),
+            spec=DeploymentV1Spec(
+                replicas=None if self.autoscaling else str(self.replicas),
+                revision_history_limit=5,
+                progress_deadline_seconds=600,
+                selector=DeploymentV1SpecSelector(match_labels=self.selector),
+                strategy=DeploymentV1SpecStrategy(
+                    type="RollingUpdate",
+                    rolling_update=DeploymentV1SpecStrategyRollingUpdate(max_unavailable="0", max_surge="25%")),
+                template=DeploymentV1SpecTemplate(
+                    metadata=DeploymentV1SpecTemplateMetadata(
+                        labels=self.labels,
+                        annotations={"platform.acme-shop.io/config-checksum": self._config_checksum()}),
+                    spec=DeploymentV1SpecTemplateSpec(
+                        service_account_name=self.name,
+                        automount_service_account_token=False,
+                        termination_grace_period_seconds=pre_stop_seconds + 30,
+                        security_context=DeploymentV1SpecTemplateSpecSecurityContext(
+                            run_as_non_root=True, run_as_user="10001", run_as_group="10001", fs_group="10001",
+                            seccomp_profile=DeploymentV1SpecTemplateSpecSecurityContextSeccompProfile(
+                                type="RuntimeDefault")),
+                        container=[container],
+                        volume=[DeploymentV1SpecTemplateSpecVolume(
+                            name="tmp", empty_dir=DeploymentV1SpecTemplateSpecVolumeEmptyDir(size_limit="256Mi"))],
+                        topology_spread_constraint=spread,
+                        toleration=tolerations or None,
+                        node_selector=dict(self.node_selector) or None,
+                    ),
+                ),
+            ),
+            wait_for_rollout=True,
+            depends_on=[self.service_account],
+        )
+
+    def _autoscaler(self) -> HorizontalPodAutoscalerV2:
+        scaling = self.autoscaling
+        assert scaling is not None
+        return HorizontalPodAutoscalerV2(
+            self, "autoscaler",
+            metadata=HorizontalPodAutoscalerV2Metadata(name=self.name, namespace=self.namespace, labels=self.labels),
+            spec=HorizontalPodAutoscalerV2Spec(
+                min_replicas=scaling.min_replicas, max_replicas=scaling.max_replicas,
+                scale_target_ref=HorizontalPodAutoscalerV2SpecScaleTargetRef(
+                    api_version="apps/v1", kind="Deployment", name=self.name),
+                metric=[HorizontalPodAutoscalerV2SpecMetric(
+                    type="Resource", resource=HorizontalPodAutoscalerV2SpecMetricResource(
+                        name="cpu", target=HorizontalPodAutoscalerV2SpecMetricResourceTarget(
+                            type="Utilization", average_utilization=scaling.cpu_percent)))],
+            ),
+        )
+
+    def _external_secret(self) -> Manifest:
+        data = []
+        for var, ref in sorted(self.secrets.items()):
+            match = _SECRET_REF.match(ref)
+            assert match  # validated
+            data.append({"secretKey": var, "remoteRef": {"key": match["name"], "property": match["key"]}})
+        return Manifest(self, "external-secret", manifest={
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": {"name": self.secret_name, "namespace": self.namespace, "labels": self.labels},
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": "ClusterSecretStore", "name": SECRET_STORE},
+                "target": {"name": self.secret_name, "creationPolicy": "Owner"},
+                "data": data,
+            },
+        })
+
+    def _service_monitor(self) -> Manifest:
+        metrics = self.metrics
+        assert metrics is not None
+        return Manifest(self, "service-monitor", manifest={
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": self.name, "namespace": self.namespace,
+                         "labels": {**self.labels, **self.scrape_labels}},
+            "spec": {
+                "selector": {"matchLabels": self.selector},
+                "namespaceSelector": {"matchNames": [self.namespace]},
+                "endpoints": [{"port": self.metrics_port_name, "path": metrics.path,
+                               "interval": metrics.interval, "scheme": "http"}],
+            },
+        })
+
+    def _ingress(self, ingress_class: str) -> IngressV1:
+        host = self.ingress_host
+        assert host is not None
+        return IngressV1(
+            self, "ingress",
+            metadata=IngressV1Metadata(name=self.name, namespace=self.namespace, labels=self.labels),
+            spec=IngressV1Spec(
+                ingress_class_name=ingress_class,
+                tls=[IngressV1SpecTls(hosts=[host], secret_name=f"{self.name}-tls")],
+                rule=[IngressV1SpecRule(host=host, http=IngressV1SpecRuleHttp(path=[IngressV1SpecRuleHttpPath(
+                    path="/", path_type="Prefix",
+                    backend=IngressV1SpecRuleHttpPathBackend(service=IngressV1SpecRuleHttpPathBackendService(
+                        name=self.name, port=IngressV1SpecRuleHttpPathBackendServicePort(name="http"))))]))],
+            ),
+        )
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def _validate(self, replica_cap: int | None, pre_stop_seconds: int) -> None:
+        c = Checks(self.node.path)
+        c.require(bool(DNS_LABEL.match(self.name)) and len(self.name) <= 53, "id", self.name,
+                  "use lowercase letters, digits and hyphens, at most 53 characters (it names the "
+                  "Deployment, Service and DNS entry)")
+        c.require(not c.known(self.namespace) or (bool(DNS_LABEL.match(self.namespace)) and len(self.namespace) <= 63),
+                  "namespace", self.namespace,
+                  "use a DNS label: lowercase letters, digits and hyphens, at most 63 characters")
+        c.require(bool(_IMAGE.match(self.image)) and not self.image.endswith(":latest"), "image", self.image,
+                  "pin a tag or digest, e.g. 'registry.example.com/checkout:1.4.2' (not ':latest')")
+        c.require(1 <= self.port <= 65535, "port", self.port, "use a port from 1 to 65535")
+        if self.metrics:
+            c.require(1 <= self.metrics.port <= 65535, "metrics.port", self.metrics.port, "use a port from 1 to 65535")
+            c.require(bool(_PATH.match(self.metrics.path)), "metrics.path", self.metrics.path,
+                      "use an absolute HTTP path such as '/metrics'")
+            c.require(bool(re.match(r"^\d+[smh]$", self.metrics.interval)), "metrics.interval",
+                      self.metrics.interval, "use a duration such as '30s' or '1m'")
+        c.require(is_cpu(self.cpu), "cpu", self.cpu, CPU_FIX)
+        c.require(memory_bytes(self.memory) is not None, "memory", self.memory, MEMORY_FIX)
+        c.require(self.replicas >= 1, "replicas", self.replicas, "use 1 or more")
+        if replica_cap is not None and not self.autoscaling:
+            c.require(self.replicas <= replica_cap, "replicas", self.replicas,
+                      f"the environment allows at most {replica_cap} replicas per service; lower replicas or "
+                      "raise limits.max_replicas_per_service in a reviewed change")
+        if self.autoscaling:
+            a = self.autoscaling
+            c.require(a.min_replicas >= 1, "autoscaling.min_replicas", a.min_replicas, "use 1 or more")
+            c.require(a.min_replicas <= a.max_replicas, "autoscaling.min_replicas", a.min_replicas,
+                      f"must not exceed max_replicas ({a.max_replicas})")
+            c.require(1 <= a.cpu_percent <= 100, "autoscaling.cpu_percent", a.cpu_percent, "use 1 to 100")
+            if replica_cap is not None:
+                c.require(a.max_replicas <= replica_cap, "autoscaling.max_replicas", a.max_replicas,
+                          f"the environment allows at most {replica_cap} replicas per service; lower max_replicas "
+                          "or raise limits.max_replicas_per_service in a reviewed change")
+        if self.jvm:
+            c.require(0 < self.jvm.heap_percent <= 90, "jvm.heap_percent", self.jvm.heap_percent,
+                      "use 1 to 90: metaspace, threads and direct buffers live outside the heap but inside "
+                      "the memory limit")
+        for name in (*self.env, *self.secrets):
+            c.require(bool(_ENV_NAME.match(name)), f"env[{name!r}]" if name in self.env else f"secrets[{name!r}]",
+                      name, "use letters, digits and '_', not starting with a digit")
+        for name in sorted(set(self.env) & set(self.secrets)):
+            c.require(False, f"secrets[{name!r}]", name, "is also in env; set each variable in one place")
+        for var, ref in self.secrets.items():
+            c.require(bool(_SECRET_REF.match(ref)), f"secrets[{var!r}]", ref,
+                      "use '<Secrets Manager secret name>#<key>', e.g. 'prod/checkout#db_password'")
+        for label in (self.probes.readiness_path, self.probes.liveness_path):
+            c.require(bool(_PATH.match(label)), "probes", label, "use an absolute HTTP path such as '/readyz'")
+        c.require(0 <= pre_stop_seconds <= 60, "pre_stop_seconds", pre_stop_seconds, "use 0 to 60")
+        if self.ingress_host is not None:
+            c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", self.ingress_host)),
+                      "ingress_host", self.ingress_host, "use a DNS name such as 'checkout.example.com'")
+        c.done()
+
+
+def _image_version(image: str) -> str:
+    """The tag (or the digest's first 12 hex) as a label value."""
+    if "@sha256:" in image:
+        return image.rsplit("@sha256:", 1)[1][:12]
+    return image.rsplit(":", 1)[-1][:63]

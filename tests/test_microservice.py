@@ -1,0 +1,255 @@
+"""Microservice: snapshots of a minimal and a fully loaded service, each default and contract, bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from constructs_lib import (
+    SCRAPE_LABELS,
+    Autoscaling,
+    CapacityType,
+    ConfigError,
+    EksNodeGroup,
+    JvmOptions,
+    MetricsEndpoint,
+    Microservice,
+    Taint,
+    TaintEffect,
+)
+from helpers import only, resources, synth
+
+IMAGE = "registry.example.com/checkout:1.4.2"
+
+
+def batch_nodes(stack) -> EksNodeGroup:
+    return EksNodeGroup(stack, "batch", cluster_name="c", subnet_ids=["subnet-a", "subnet-b"],
+                        instance_types=["m7i.large", "m6i.large"], capacity_type=CapacityType.SPOT,
+                        labels={"workload": "batch"},
+                        taints=[Taint(key="workload", value="batch", effect=TaintEffect.NO_SCHEDULE),
+                                Taint(key="dedicated", effect=TaintEffect.NO_EXECUTE)])
+
+
+def full(stack) -> Microservice:
+    return Microservice(
+        stack, "checkout", image=IMAGE, port=8080, cpu="500m", memory="1Gi", namespace="shop",
+        env={"SPRING_PROFILES_ACTIVE": "prod"}, secrets={"DB_PASSWORD": "prod/checkout#db_password"},
+        metrics=MetricsEndpoint(port=8081, path="/actuator/prometheus"), jvm=JvmOptions(heap_percent=75),
+        node_group=batch_nodes(stack), autoscaling=Autoscaling(min_replicas=2, max_replicas=10, cpu_percent=70),
+        ingress_host="checkout.example.com", replica_cap=20)
+
+
+@pytest.fixture(scope="module")
+def minimal() -> dict:
+    return synth(lambda s: Microservice(s, "hello", image="registry.example.com/hello:1.0.0"))
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict:
+    return synth(full)
+
+
+def pod_spec(stack: dict) -> dict:
+    return only(stack, "kubernetes_deployment_v1")["spec"]["template"]["spec"]
+
+
+def container(stack: dict) -> dict:
+    (c,) = pod_spec(stack)["container"]
+    return c
+
+
+def manifest(stack: dict, kind: str) -> dict:
+    manifests = [m["manifest"] for m in resources(stack, "kubernetes_manifest").values()]
+    (found,) = [m for m in manifests if m["kind"] == kind]
+    return found
+
+
+@pytest.mark.parametrize("name", ["minimal", "loaded"])
+def test_snapshot(name: str, request, snapshot) -> None:
+    assert request.getfixturevalue(name) == snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_minimal_service_has_the_standard_parts(minimal) -> None:
+    assert sorted(minimal["resource"]) == ["kubernetes_deployment_v1", "kubernetes_pod_disruption_budget_v1",
+                                           "kubernetes_service_account_v1", "kubernetes_service_v1"]
+    deployment = only(minimal, "kubernetes_deployment_v1")
+    assert deployment["metadata"]["namespace"] == "default"
+    assert deployment["spec"]["replicas"] == "2"
+    assert deployment["metadata"]["labels"] == {
+        "app.kubernetes.io/name": "hello", "app.kubernetes.io/instance": "hello",
+        "app.kubernetes.io/version": "1.0.0", "app.kubernetes.io/managed-by": "cdktf"}
+
+
+def test_rollout_never_drops_below_desired(minimal) -> None:
+    strategy = only(minimal, "kubernetes_deployment_v1")["spec"]["strategy"]
+    assert strategy == {"type": "RollingUpdate", "rolling_update": {"max_unavailable": "0", "max_surge": "25%"}}
+    c = container(minimal)
+    assert c["readiness_probe"]["http_get"] == {"path": "/readyz", "port": "http"}
+    assert c["liveness_probe"]["http_get"] == {"path": "/livez", "port": "http"}
+    assert "startup_probe" not in c
+    assert c["lifecycle"]["pre_stop"] == [{"exec": {"command": ["sleep", "5"]}}]
+    assert pod_spec(minimal)["termination_grace_period_seconds"] == 35
+
+
+def test_requests_and_memory_limit(minimal) -> None:
+    assert container(minimal)["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"},
+                                               "limits": {"memory": "512Mi"}}
+
+
+def test_spread_over_zones_and_hosts(minimal) -> None:
+    spread = {t["topology_key"]: t["when_unsatisfiable"] for t in pod_spec(minimal)["topology_spread_constraint"]}
+    assert spread == {"topology.kubernetes.io/zone": "DoNotSchedule", "kubernetes.io/hostname": "ScheduleAnyway"}
+
+
+def test_secure_pod_defaults(minimal) -> None:
+    pod = pod_spec(minimal)
+    assert pod["security_context"]["run_as_non_root"] is True
+    assert pod["security_context"]["seccomp_profile"] == {"type": "RuntimeDefault"}
+    assert pod["automount_service_account_token"] is False
+    sc = container(minimal)["security_context"]
+    assert sc["read_only_root_filesystem"] is True
+    assert sc["allow_privilege_escalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert container(minimal)["volume_mount"] == [{"name": "tmp", "mount_path": "/tmp"}]
+    assert pod["volume"] == [{"name": "tmp", "empty_dir": {"size_limit": "256Mi"}}]
+
+
+def test_named_ports_on_container_and_service(minimal, loaded) -> None:
+    assert container(minimal)["port"] == [{"name": "http", "container_port": 8080, "protocol": "TCP"}]
+    ports = only(loaded, "kubernetes_service_v1")["spec"]["port"]
+    assert [(p["name"], p["port"], p["target_port"]) for p in ports] == [("http", 8080, "http"),
+                                                                        ("metrics", 8081, "metrics")]
+    assert only(loaded, "kubernetes_service_v1")["spec"]["type"] == "ClusterIP"
+
+
+def test_pdb_only_when_more_than_one_pod_can_run() -> None:
+    single = synth(lambda s: Microservice(s, "one", image=IMAGE, replicas=1))
+    assert resources(single, "kubernetes_pod_disruption_budget_v1") == {}
+    scaled = synth(lambda s: Microservice(s, "many", image=IMAGE, replicas=1,
+                                          autoscaling=Autoscaling(min_replicas=1, max_replicas=3)))
+    assert only(scaled, "kubernetes_pod_disruption_budget_v1")["spec"]["max_unavailable"] == "1"
+
+
+def test_autoscaling_owns_the_replica_count(loaded) -> None:
+    assert "replicas" not in only(loaded, "kubernetes_deployment_v1")["spec"]
+    hpa = only(loaded, "kubernetes_horizontal_pod_autoscaler_v2")["spec"]
+    assert (hpa["min_replicas"], hpa["max_replicas"]) == (2, 10)
+    assert hpa["scale_target_ref"] == {"api_version": "apps/v1", "kind": "Deployment", "name": "checkout"}
+    assert hpa["metric"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization",
+                                                                      "average_utilization": 70}}
+
+
+def test_jvm_heap_follows_the_memory_limit_and_gets_a_startup_probe(loaded) -> None:
+    env = {e["name"]: e.get("value") for e in container(loaded)["env"]}
+    assert env["JAVA_TOOL_OPTIONS"].startswith("-XX:MaxRAMPercentage=75 ")
+    c = container(loaded)
+    assert c["startup_probe"]["http_get"]["path"] == "/actuator/health/liveness"
+    assert c["readiness_probe"]["http_get"]["path"] == "/actuator/health/readiness"
+
+
+def test_secrets_come_from_an_external_secret_never_a_literal(loaded) -> None:
+    external = manifest(loaded, "ExternalSecret")
+    assert external["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+    assert external["spec"]["data"] == [{"secretKey": "DB_PASSWORD",
+                                         "remoteRef": {"key": "prod/checkout", "property": "db_password"}}]
+    (db,) = [e for e in container(loaded)["env"] if e["name"] == "DB_PASSWORD"]
+    assert db == {"name": "DB_PASSWORD", "value_from": {"secret_key_ref": {"name": "checkout-secrets",
+                                                                           "key": "DB_PASSWORD"}}}
+
+
+def test_config_change_rolls_the_pods() -> None:
+    def checksum(**props) -> str:
+        stack = synth(lambda s: Microservice(s, "svc", image=IMAGE, **props))
+        return only(stack, "kubernetes_deployment_v1")["spec"]["template"]["metadata"]["annotations"][
+            "platform.acme-shop.io/config-checksum"]
+    base = checksum(env={"A": "1"})
+    assert checksum(env={"A": "1"}) == base
+    assert checksum(env={"A": "2"}) != base
+    assert checksum(env={"A": "1"}, secrets={"B": "x/y#z"}) != base
+
+
+def test_service_monitor_carries_the_scrape_contract(loaded) -> None:
+    monitor = manifest(loaded, "ServiceMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"].items() >= SCRAPE_LABELS.items()
+    assert monitor["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "checkout",
+                                                          "app.kubernetes.io/instance": "checkout"}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and endpoint["path"] == "/actuator/prometheus"
+    service_ports = [p["name"] for p in only(loaded, "kubernetes_service_v1")["spec"]["port"]]
+    assert endpoint["port"] in service_ports
+
+
+def test_node_group_contract_tolerates_exactly_its_taints(loaded) -> None:
+    pod = pod_spec(loaded)
+    assert pod["toleration"] == [
+        {"key": "workload", "operator": "Equal", "value": "batch", "effect": "NoSchedule"},
+        {"key": "dedicated", "operator": "Exists", "effect": "NoExecute"},
+    ]
+    assert pod["node_selector"] == {"workload": "batch"}
+
+
+def test_tls_ingress(loaded) -> None:
+    spec = only(loaded, "kubernetes_ingress_v1")["spec"]
+    assert spec["tls"] == [{"hosts": ["checkout.example.com"], "secret_name": "checkout-tls"}]
+    assert spec["rule"][0]["host"] == "checkout.example.com"
+    assert spec["rule"][0]["http"]["path"][0]["backend"]["service"] == {"name": "checkout", "port": {"name": "http"}}
+
+
+BAD_INPUT = {
+    "name not DNS-1123": (dict(id="Checkout_API"), r"id = 'Checkout_API': use lowercase letters"),
+    "name too long": (dict(id="a" * 60), r"at most 53 characters"),
+    "image without tag": (dict(image="registry.example.com/checkout"), r"image = .*: pin a tag or digest"),
+    "image on latest": (dict(image="checkout:latest"), r"image = 'checkout:latest': pin a tag or digest"),
+    "port out of range": (dict(port=70000), r"port = 70000: use a port from 1 to 65535"),
+    "metrics port out of range": (dict(metrics=MetricsEndpoint(port=0)), r"metrics.port = 0"),
+    "memory in MB": (dict(memory="512MB"), r"memory = '512MB': use a binary quantity such as '512Mi'"),
+    "cpu in cores with a unit": (dict(cpu="0.5cores"), r"cpu = '0.5cores': use millicores"),
+    "zero replicas": (dict(replicas=0), r"replicas = 0: use 1 or more"),
+    "min above max replicas": (dict(autoscaling=Autoscaling(min_replicas=5, max_replicas=3)),
+                               r"autoscaling.min_replicas = 5: must not exceed max_replicas \(3\)"),
+    "more replicas than the environment allows": (
+        dict(replicas=50, replica_cap=20), r"replicas = 50: the environment allows at most 20 replicas"),
+    "autoscaling above the cap": (dict(autoscaling=Autoscaling(max_replicas=100), replica_cap=20),
+                                  r"autoscaling.max_replicas = 100: the environment allows at most 20"),
+    "heap leaves no room": (dict(jvm=JvmOptions(heap_percent=95)), r"jvm.heap_percent = 95: use 1 to 90"),
+    "heap zero": (dict(jvm=JvmOptions(heap_percent=0)), r"jvm.heap_percent = 0: use 1 to 90"),
+    "secret without #key": (dict(secrets={"DB_PASSWORD": "prod/checkout"}),
+                            r"secrets\['DB_PASSWORD'\] = 'prod/checkout': use '<Secrets Manager secret name>#<key>'"),
+    "variable in env and secrets": (dict(env={"TOKEN": "x"}, secrets={"TOKEN": "a/b#c"}), r"is also in env"),
+    "invalid env name": (dict(env={"1BAD": "x"}), r"env\['1BAD'\] = '1BAD'"),
+    "bad ingress host": (dict(ingress_host="https://checkout"), r"ingress_host = 'https://checkout'"),
+}
+
+
+@pytest.mark.parametrize("props, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_names_path_field_value_and_fix(props: dict, message: str) -> None:
+    props = {"id": "checkout", "image": IMAGE, **props}
+    with pytest.raises(ConfigError) as error:
+        synth(lambda s: Microservice(s, props.pop("id"), **props))
+    assert re.match(r"^test/\S+: ", str(error.value)), str(error.value)
+    assert re.search(message, str(error.value)), str(error.value)
+
+
+@pytest.mark.parametrize("env_name", ["staging", "production"])
+def test_services_stack_honours_the_environment(stacks: dict, env_name: str) -> None:
+    from environments import ENVIRONMENTS
+    env = ENVIRONMENTS[env_name]
+    stack = stacks[f"{env_name}-services"]
+    cap = env.limits.max_replicas_per_service
+    for hpa in resources(stack, "kubernetes_horizontal_pod_autoscaler_v2").values():
+        assert hpa["spec"]["max_replicas"] <= cap
+    for deployment in resources(stack, "kubernetes_deployment_v1").values():
+        assert int(deployment["spec"].get("replicas", "1")) <= cap
+    (worker,) = [d for d in resources(stack, "kubernetes_deployment_v1").values()
+                 if d["metadata"]["name"] == "report-worker"]
+    (batch,) = [p for p in env.cluster.node_pools if p.name == "batch"]
+    pod = worker["spec"]["template"]["spec"]
+    assert [(t["key"], t["value"], t["effect"]) for t in pod["toleration"]] == [
+        (t.key, t.value, t.effect.kubernetes) for t in batch.taints]
+    assert pod["node_selector"] == dict(batch.labels)
+    for monitor in (m["manifest"] for m in resources(stack, "kubernetes_manifest").values()
+                    if m["manifest"]["kind"] == "ServiceMonitor"):
+        assert monitor["metadata"]["labels"].items() >= SCRAPE_LABELS.items()
