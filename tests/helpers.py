@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from cdktf import TerraformStack, Testing
@@ -25,3 +26,17 @@ def only(stack_json: dict, type_: str) -> dict:
     found = resources(stack_json, type_)
     assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
     return next(iter(found.values()))
+
+
+def assert_config_error(build: Callable[[], object], where: str, message: str) -> None:
+    """``build()`` fails with a ConfigError for ``where`` whose text matches the regex ``message``."""
+    from constructs_lib import ConfigError
+
+    try:
+        build()
+    except ConfigError as error:
+        text = str(error)
+        assert re.match(where, text), text
+        assert re.search(message, text), text
+    else:
+        raise AssertionError(f"expected a ConfigError matching {message!r}")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
-from constructs_lib import ADDON_VERSIONS, ConfigError, EksCluster
+from constructs_lib import ADDON_VERSIONS, EksCluster
 from environments import ENVIRONMENTS
-from helpers import only, resources, synth
+from helpers import assert_config_error, only, resources, synth
 
 SUBNETS = ["subnet-0a11c0ffee0000001", "subnet-0b22c0ffee0000002"]
 ADMIN = "arn:aws:iam::210987654321:role/platform-admin"
@@ -106,10 +105,7 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("props, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
 def test_bad_input(props: dict, message: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        cluster(**props)
-    assert str(error.value).startswith("test/eks: ")
-    assert re.search(message, str(error.value)), str(error.value)
+    assert_config_error(lambda: cluster(**props), r"test/eks: ", message)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS.values(), ids=ENVIRONMENTS.keys())

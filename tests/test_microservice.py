@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -11,7 +9,6 @@ from constructs_lib import (
     SCRAPE_LABELS,
     Autoscaling,
     CapacityType,
-    ConfigError,
     EksNodeGroup,
     JvmOptions,
     MetricsEndpoint,
@@ -19,7 +16,7 @@ from constructs_lib import (
     Taint,
     TaintEffect,
 )
-from helpers import only, resources, synth
+from helpers import assert_config_error, only, resources, synth
 
 IMAGE = "registry.example.com/checkout:1.4.2"
 
@@ -227,10 +224,8 @@ BAD_INPUT = {
 @pytest.mark.parametrize("props, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
 def test_bad_input_names_path_field_value_and_fix(props: dict, message: str) -> None:
     props = {"id": "checkout", "image": IMAGE, **props}
-    with pytest.raises(ConfigError) as error:
-        synth(lambda s: Microservice(s, props.pop("id"), **props))
-    assert re.match(r"^test/\S+: ", str(error.value)), str(error.value)
-    assert re.search(message, str(error.value)), str(error.value)
+    name = props.pop("id")
+    assert_config_error(lambda: synth(lambda s: Microservice(s, name, **props)), rf"test/{name}: ", message)
 
 
 @pytest.mark.parametrize("env_name", ["staging", "production"])

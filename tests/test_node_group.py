@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 
-from constructs_lib import CapacityType, ConfigError, EksNodeGroup, Taint, TaintEffect
-from helpers import only, resources, synth
+from constructs_lib import CapacityType, EksNodeGroup, Taint, TaintEffect
+from helpers import assert_config_error, only, resources, synth
 
 SUBNETS = ["subnet-0a11c0ffee0000001", "subnet-0b22c0ffee0000002"]
 BATCH = dict(
@@ -143,10 +141,7 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("props, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
 def test_bad_input_names_path_field_value_and_fix(props: dict, message: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        node_group(**props)
-    assert str(error.value).startswith("test/batch: ")
-    assert re.search(message, str(error.value)), str(error.value)
+    assert_config_error(lambda: node_group(**props), r"test/batch: ", message)
 
 
 def test_a_single_subnet_is_allowed_as_an_explicit_decision() -> None:
