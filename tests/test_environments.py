@@ -86,6 +86,10 @@ BAD_VALUES = {
     "state bucket with capitals": (
         dict(state=dataclasses.replace(PRODUCTION.state, bucket="Acme_State")),
         r"state.bucket = 'Acme_State': use 3-63 lowercase letters"),
+    "domain that is not a DNS zone": (dict(domain="acme shop"), r"domain = 'acme shop': use a DNS zone"),
+    "admin role of another account": (
+        dict(cluster=_cluster(admin_role_arns=["arn:aws:iam::210987654321:role/platform-admin"])),
+        r"cluster.admin_role_arns\[0\] = .*: use a role of this environment's account, 'arn:aws:iam::345678901234"),
     "reserved tag prefix": (
         dict(tags={"aws:owner": "me"}),
         r"tags\['aws:owner'\] = 'aws:owner': tag keys are 1-128 characters and may not start with 'aws:'"),

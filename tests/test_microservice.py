@@ -13,6 +13,7 @@ from constructs_lib import (
     JvmOptions,
     MetricsEndpoint,
     Microservice,
+    Probes,
     Taint,
     TaintEffect,
 )
@@ -217,6 +218,15 @@ BAD_INPUT = {
                             r"secrets\['DB_PASSWORD'\] = 'prod/checkout': use '<Secrets Manager secret name>#<key>'"),
     "variable in env and secrets": (dict(env={"TOKEN": "x"}, secrets={"TOKEN": "a/b#c"}), r"is also in env"),
     "invalid env name": (dict(env={"1BAD": "x"}), r"env\['1BAD'\] = '1BAD'"),
+    "namespace not a DNS label": (dict(namespace="Shop"), r"namespace = 'Shop': use a DNS label"),
+    "relative metrics path": (dict(metrics=MetricsEndpoint(port=8081, path="metrics")),
+                              r"metrics.path = 'metrics': use an absolute HTTP path"),
+    "scrape interval without unit": (dict(metrics=MetricsEndpoint(port=8081, interval="30")),
+                                     r"metrics.interval = '30': use a duration"),
+    "relative probe path": (dict(probes=Probes(readiness_path="ready", liveness_path="/livez")),
+                            r"probes = 'ready': use an absolute HTTP path"),
+    "cpu target of 0%": (dict(autoscaling=Autoscaling(cpu_percent=0)), r"autoscaling.cpu_percent = 0: use 1 to 100"),
+    "preStop longer than a minute": (dict(pre_stop_seconds=120), r"pre_stop_seconds = 120: use 0 to 60"),
     "bad ingress host": (dict(ingress_host="https://checkout"), r"ingress_host = 'https://checkout'"),
 }
 

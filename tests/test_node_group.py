@@ -132,6 +132,8 @@ BAD_INPUT = {
     "taint effect as a plain string": (
         dict(taints=[Taint(key="workload", value="batch", effect="NoSchedule")]),  # type: ignore[arg-type]
         r"taints\[0\].effect = 'NoSchedule': use TaintEffect.NO_SCHEDULE"),
+    "capacity type as a plain string": (dict(capacity_type="spot"),  # type: ignore[arg-type]
+                                        r"capacity_type = 'spot': use CapacityType.ON_DEMAND or CapacityType.SPOT"),
     "one subnet": (dict(subnet_ids=SUBNETS[:1]),
                    r"subnet_ids = \['subnet-0a11c0ffee0000001'\]: give at least two subnets"),
     "disk too small": (dict(disk_size_gib=8), r"disk_size_gib = 8: use 20 to 16384 GiB"),

@@ -140,3 +140,12 @@ class TestStateBootstrap:
         assert {o["value"] for o in stack["output"].values()} == {
             "${" + f"aws_s3_bucket.{name}.bucket" + "}" for name in resources(stack, "aws_s3_bucket")
         } | {"${" + f"aws_dynamodb_table.{name}.name" + "}" for name in resources(stack, "aws_dynamodb_table")}
+
+
+def test_state_store_keeps_old_versions_for_at_least_a_day() -> None:
+    from constructs_lib import TerraformStateStore
+    from helpers import assert_config_error, synth
+    assert_config_error(
+        lambda: synth(lambda s: TerraformStateStore(s, "state", bucket_name="b-1", lock_table_name="t-1",
+                                                    noncurrent_days=0)),
+        r"test/state: ", r"noncurrent_days = 0: keep old state versions for at least 1 day")
