@@ -67,6 +67,9 @@ CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "sch
 
 #: Add-ons whose pods need nodes to run on: created after the node groups.
 _NEEDS_NODES = ("coredns", "aws-ebs-csi-driver")
+#: EKS cluster names; the environment config checks its cluster name against the same rule.
+CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+CLUSTER_NAME_FIX = "use 1-100 letters, digits, hyphens or underscores, starting with a letter or digit"
 _ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 _ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
@@ -229,8 +232,7 @@ class EksCluster(Construct):
     def _validate(self, name: str, subnet_ids: Sequence[str], public_access_cidrs: Sequence[str],
                   log_retention_days: int) -> None:
         c = Checks(self.node.path)
-        c.require(bool(re.match(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", name)), "name", name,
-                  "use 1-100 letters, digits, hyphens or underscores, starting with a letter or digit")
+        c.require(bool(CLUSTER_NAME.match(name)), "name", name, CLUSTER_NAME_FIX)
         known = ", ".join(sorted(ADDON_VERSIONS))
         c.require(bool(self.addon_versions), "kubernetes_version", self.kubernetes_version,
                   f"no pinned add-on versions for it (pinned: {known}); add them to ADDON_VERSIONS "

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
+from constructs_lib.eks_cluster import CLUSTER_NAME, CLUSTER_NAME_FIX
 from constructs_lib.node_group import CapacityType, Taint
 from constructs_lib.validation import DNS_LABEL, Checks
 
@@ -48,7 +49,6 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 _K8S_VERSION = re.compile(r"^1\.(\d{2})$")
-_EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _OLDEST_KUBERNETES_MINOR = 30  # older minors are out of EKS extended support
@@ -229,8 +229,7 @@ def _check_network(env: Environment, c: Checks) -> None:
 
 def _check_cluster(env: Environment, c: Checks) -> None:
     cl = env.cluster
-    c.require(bool(_EKS_CLUSTER_NAME.match(cl.name)), "cluster.name", cl.name,
-              "use 1-100 letters, digits, hyphens or underscores, starting with a letter or digit")
+    c.require(bool(CLUSTER_NAME.match(cl.name)), "cluster.name", cl.name, CLUSTER_NAME_FIX)
     version = _K8S_VERSION.match(cl.kubernetes_version)
     c.require(bool(version) and int(version.group(1)) >= _OLDEST_KUBERNETES_MINOR,
               "cluster.kubernetes_version", cl.kubernetes_version,
