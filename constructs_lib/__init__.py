@@ -4,6 +4,7 @@ from .contracts import SCRAPE_LABELS, SECRET_STORE
 from .eks_cluster import ADDON_VERSIONS, EksCluster
 from .microservice import Autoscaling, JvmOptions, MetricsEndpoint, Microservice, Probes
 from .node_group import CapacityType, EksNodeGroup, Taint, TaintEffect
+from .redis import ManagedRedis
 from .state_store import TerraformStateStore
 from .validation import ConfigError
 
@@ -17,6 +18,7 @@ __all__ = [
     "EksCluster",
     "EksNodeGroup",
     "JvmOptions",
+    "ManagedRedis",
     "MetricsEndpoint",
     "Microservice",
     "Probes",

@@ -39,6 +39,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from ._kms import managed_key
+from ._logs import LOG_RETENTION_DAYS, LOG_RETENTION_FIX, logs_key_statement
 from .node_group import EksNodeGroup
 from .validation import Checks
 
@@ -118,15 +119,7 @@ class EksCluster(Construct):
         self.kms_key = managed_key(
             self, "key", description=f"Encrypts {name} Kubernetes secrets and control-plane logs",
             protect=deletion_protection,
-            statements=[{
-                "Sid": "CloudWatchLogsEncryptControlPlaneLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region.region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                          f"arn:aws:logs:{region.region}:*:log-group:{log_group_name}"}},
-            }],
+            statements=[logs_key_statement(region.region, log_group_name)],
         )
         self.log_group = CloudwatchLogGroup(self, "control-plane-logs", name=log_group_name,
                                             retention_in_days=log_retention_days, kms_key_id=self.kms_key.arn)
@@ -245,11 +238,6 @@ class EksCluster(Construct):
         for i, arn in enumerate(self.admin_role_arns):
             c.require(bool(_ROLE_ARN.match(arn)), f"admin_role_arns[{i}]", arn,
                       "use an IAM role ARN such as 'arn:aws:iam::123456789012:role/platform-admin'")
-        c.require(log_retention_days in _LOG_RETENTION_DAYS, "log_retention_days", log_retention_days,
-                  f"use a CloudWatch retention period: {', '.join(map(str, _LOG_RETENTION_DAYS))}")
+        c.require(log_retention_days in LOG_RETENTION_DAYS, "log_retention_days", log_retention_days,
+                  LOG_RETENTION_FIX)
         c.done()
-
-
-_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                       2557, 2922, 3288, 3653)
-

@@ -84,6 +84,7 @@ from constructs import Construct
 from ._quantities import CPU_FIX, MEMORY_FIX, is_cpu, memory_bytes
 from .contracts import SCRAPE_LABELS, SECRET_STORE
 from .node_group import EksNodeGroup, Taint
+from .redis import ManagedRedis
 from .validation import DNS_LABEL, Checks
 
 __all__ = ["Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
@@ -180,6 +181,11 @@ class Microservice(Construct):
         default 5 (needs ``sleep`` in the image; 0 turns the hook off).
     :param scrape_labels: labels that make Prometheus select the ServiceMonitor; default
         ``contracts.SCRAPE_LABELS``.
+    :param redis: a ManagedRedis the service uses: the pods get ``REDIS_HOST``, ``REDIS_PORT``,
+        ``REDIS_TLS`` and ``REDIS_AUTH_TOKEN`` (from the cache's secret, through the External Secrets
+        operator), and the cache admits ``workers_security_group_id``.
+    :param workers_security_group_id: the security group of the nodes the pods run on (on EKS
+        managed nodes, the cluster security group); required with ``redis``.
     """
 
     def __init__(self, scope: Construct, id: str, *, image: str, port: int = 8080, replicas: int = 2,
@@ -189,7 +195,8 @@ class Microservice(Construct):
                  probes: Probes | None = None, node_group: EksNodeGroup | None = None,
                  autoscaling: Autoscaling | None = None, ingress_host: str | None = None,
                  ingress_class: str = "nginx", replica_cap: int | None = None, pre_stop_seconds: int = 5,
-                 scrape_labels: Mapping[str, str] = SCRAPE_LABELS) -> None:
+                 scrape_labels: Mapping[str, str] = SCRAPE_LABELS, redis: ManagedRedis | None = None,
+                 workers_security_group_id: str | None = None) -> None:
         super().__init__(scope, id)
         self.name = id
         self.namespace = namespace
@@ -208,19 +215,25 @@ class Microservice(Construct):
         self.scrape_labels: Mapping[str, str] = dict(scrape_labels)
         self.tolerations: tuple[Taint, ...] = node_group.taints if node_group else ()
         self.node_selector: Mapping[str, str] = dict(node_group.labels) if node_group else {}
-        self._validate(replica_cap, pre_stop_seconds)
+        self.redis = redis
+        self._validate(replica_cap, pre_stop_seconds, workers_security_group_id)
+        if redis is not None:
+            assert workers_security_group_id is not None  # validated
+            redis.allow_from(workers_security_group_id, name="cluster-workers")
 
         self.selector = {"app.kubernetes.io/name": id, "app.kubernetes.io/instance": id}
         self.labels = {**self.selector, "app.kubernetes.io/version": _image_version(image),
                        "app.kubernetes.io/managed-by": "cdktf"}
         self.max_pods = autoscaling.max_replicas if autoscaling else replicas
-        self.secret_name = f"{id}-secrets" if self.secrets else None
+        self.secret_refs: Mapping[str, str] = {
+            **self.secrets, **({"REDIS_AUTH_TOKEN": f"{redis.secret_name}#auth_token"} if redis else {})}
+        self.secret_name = f"{id}-secrets" if self.secret_refs else None
 
         self.service_account = ServiceAccountV1(
             self, "service-account", metadata=ServiceAccountV1Metadata(name=id, namespace=namespace,
                                                                        labels=self.labels),
             automount_service_account_token=False)
-        self.external_secret = self._external_secret() if self.secrets else None
+        self.external_secret = self._external_secret() if self.secret_refs else None
         self.deployment = self._deployment(pre_stop_seconds)
         self.service = ServiceV1(
             self, "service",
@@ -259,20 +272,24 @@ class Microservice(Construct):
             plain["JAVA_TOOL_OPTIONS"] = (f"-XX:MaxRAMPercentage={self.jvm.heap_percent} "
                                           f"-XX:InitialRAMPercentage={self.jvm.heap_percent} "
                                           "-XX:+ExitOnOutOfMemoryError")
+        if self.redis:
+            plain.update(REDIS_HOST=self.redis.endpoint, REDIS_PORT=str(self.redis.port), REDIS_TLS="true")
         env = [DeploymentV1SpecTemplateSpecContainerEnv(name=k, value=v) for k, v in sorted(plain.items())]
         env += [
             DeploymentV1SpecTemplateSpecContainerEnv(
                 name=var, value_from=DeploymentV1SpecTemplateSpecContainerEnvValueFrom(
                     secret_key_ref=DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef(
                         name=self.secret_name, key=var)))
-            for var in sorted(self.secrets)
+            for var in sorted(self.secret_refs)
         ]
         return env
 
     def _config_checksum(self) -> str:
         """Changes whenever env or the secret mapping changes, so the pods roll."""
-        config = {"env": dict(self.env), "secrets": dict(self.secrets),
-                  "jvm": self.jvm.heap_percent if self.jvm else None}
+        config: dict[str, object] = {"env": dict(self.env), "secrets": dict(self.secret_refs),
+                                     "jvm": self.jvm.heap_percent if self.jvm else None}
+        if self.redis:  # only then, so that adding the option rolls no other service's pods
+            config["redis"] = self.redis.replication_group_id
         return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
     def _deployment(self, pre_stop_seconds: int) -> DeploymentV1:
@@ -381,7 +398,7 @@ class Microservice(Construct):
 
     def _external_secret(self) -> Manifest:
         data = []
-        for var, ref in sorted(self.secrets.items()):
+        for var, ref in sorted(self.secret_refs.items()):
             match = _SECRET_REF.match(ref)
             assert match  # validated
             data.append({"secretKey": var, "remoteRef": {"key": match["name"], "property": match["key"]}})
@@ -395,7 +412,7 @@ class Microservice(Construct):
                 "target": {"name": self.secret_name, "creationPolicy": "Owner"},
                 "data": data,
             },
-        })
+        }, depends_on=[self.redis.secret_version] if self.redis else None)
 
     def _service_monitor(self) -> Manifest:
         metrics = self.metrics
@@ -431,7 +448,8 @@ class Microservice(Construct):
 
     # -- validation ------------------------------------------------------------------------------
 
-    def _validate(self, replica_cap: int | None, pre_stop_seconds: int) -> None:
+    def _validate(self, replica_cap: int | None, pre_stop_seconds: int,
+                  workers_security_group_id: str | None) -> None:
         c = Checks(self.node.path)
         c.require(bool(DNS_LABEL.match(self.name)) and len(self.name) <= 53, "id", self.name,
                   "use lowercase letters, digits and hyphens, at most 53 characters (it names the "
@@ -479,6 +497,13 @@ class Microservice(Construct):
                       "use '<Secrets Manager secret name>#<key>', e.g. 'prod/checkout#db_password'")
         for label in (self.probes.readiness_path, self.probes.liveness_path):
             c.require(bool(_PATH.match(label)), "probes", label, "use an absolute HTTP path such as '/readyz'")
+        if self.redis is not None:
+            c.require(workers_security_group_id is not None, "workers_security_group_id", workers_security_group_id,
+                      "pass the security group of the cluster's nodes (KubernetesStack.workers_security_group_id) "
+                      "so that the cache admits the pods")
+            for name in sorted(set(self.env) | set(self.secrets)):
+                c.require(not name.startswith("REDIS_"), f"env[{name!r}]" if name in self.env else f"secrets[{name!r}]",
+                          name, "REDIS_* variables come from redis=...; remove it or rename it")
         c.require(0 <= pre_stop_seconds <= 60, "pre_stop_seconds", pre_stop_seconds, "use 0 to 60")
         if self.ingress_host is not None:
             c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", self.ingress_host)),

@@ -161,6 +161,8 @@ class Environment:
     ``tags`` are applied to every AWS resource, next to the ``environment``,
     ``managed-by`` and ``repository`` tags the stacks add. ``protect_stateful``
     turns on ``prevent_destroy`` for stateful resources (production).
+    ``alerts_topic_arn`` is the SNS topic CloudWatch alarms notify (owned by the
+    on-call tooling, not by these stacks); without it no CloudWatch alarms are made.
     """
 
     name: str
@@ -173,6 +175,12 @@ class Environment:
     domain: str
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_stateful: bool = False
+    alerts_topic_arn: str | None = None
+
+    @property
+    def secrets_prefix(self) -> str:
+        """Secrets Manager names under this prefix are the environment's; only those reach the cluster."""
+        return f"{self.name}/"
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -199,6 +207,12 @@ def _check_environment(env: Environment, c: Checks) -> None:
         c.require(0 < len(key) <= 128 and not key.lower().startswith("aws:"), f"tags[{key!r}]", key,
                   "tag keys are 1-128 characters and may not start with 'aws:'")
         c.require(len(value) <= 256, f"tags[{key!r}]", value, "tag values are at most 256 characters")
+    if env.alerts_topic_arn is not None:
+        # With a wrong account id, every ARN of the account would be reported too: report the id only.
+        topic = f"arn:aws:sns:{env.region}:{env.account_id}:"
+        ok = env.alerts_topic_arn.startswith(topic) and len(env.alerts_topic_arn) > len(topic)
+        c.require(ok or not _ACCOUNT_ID.match(env.account_id), "alerts_topic_arn", env.alerts_topic_arn,
+                  f"use an SNS topic ARN of this environment, '{topic}<topic>'")
     _check_network(env, c)
     _check_cluster(env, c)
     _check_limits(env.limits, c)

@@ -49,4 +49,5 @@ PRODUCTION = Environment(
     domain="acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
     protect_stateful=True,
+    alerts_topic_arn="arn:aws:sns:eu-west-1:345678901234:platform-alerts",
 )

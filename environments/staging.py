@@ -45,4 +45,5 @@ STAGING = Environment(
     state=StateBackend(bucket="acme-shop-tfstate-staging-210987654321", lock_table="acme-shop-tflock-staging"),
     domain="staging.acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
+    alerts_topic_arn="arn:aws:sns:eu-west-1:210987654321:platform-alerts",
 )

@@ -28,6 +28,9 @@ SKIPPED_CHECKS: dict[str, str] = {
     "CKV_AWS_144": "state bucket cross-region replication: versioning makes state recoverable; a second-region "
                    "bucket is a disaster-recovery decision per account",
     "CKV2_AWS_62": "state bucket event notifications: nothing consumes them",
+    "CKV2_AWS_57": "Redis connection secrets: Terraform owns the AUTH token (random_password, applied to ElastiCache "
+                   "with the ROTATE strategy); a rotation Lambda would fight Terraform. Rotate by replacing "
+                   "the random_password in a reviewed change",
     "CKV_K8S_11": "CPU limits: Microservice sets requests and a memory limit but no CPU limit on purpose; "
                   "CFS throttling hurts latency more than a busy neighbour does",
     "CKV_K8S_15": "imagePullPolicy Always: images are pinned to immutable tags or digests, so IfNotPresent "

@@ -92,5 +92,8 @@ class KubernetesStack(RemoteStateStack):
             "cluster_ca_certificate": Fn.base64decode(cluster.certificate_authority.get(0).data),
             "token": auth.token,
         }
+        #: The cluster security group: EKS puts it on every managed node (our launch templates add
+        #: none), so it is where pod traffic to AWS services such as ElastiCache comes from.
+        self.workers_security_group_id = cluster.vpc_config.get(0).cluster_security_group_id
         self.kubernetes = KubernetesProvider(self, "kubernetes", **endpoint)
         self.helm = HelmProvider(self, "helm", kubernetes=HelmProviderKubernetes(**endpoint))

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
+from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
-from constructs_lib import Autoscaling, EksNodeGroup, JvmOptions, MetricsEndpoint, Microservice
+from constructs_lib import Autoscaling, EksNodeGroup, JvmOptions, ManagedRedis, MetricsEndpoint, Microservice
 from environments import Environment
 
 from .base import KubernetesStack
@@ -42,6 +43,19 @@ class ServicesStack(KubernetesStack):
         ns = namespace.metadata.name
         cap = env.limits.max_replicas_per_service
         production = env.protect_stateful
+        RandomProvider(self, "random")  # generates cache AUTH tokens
+
+        self.sessions = ManagedRedis(
+            self, "sessions",
+            vpc_id=env.network.vpc_id,
+            subnet_ids=list(env.network.subnet_ids),
+            node_type="cache.r7g.large" if production else "cache.t4g.small",
+            replicas=2 if production else 1,
+            snapshot_retention_days=14 if production else 3,
+            protect=env.protect_stateful,
+            alarm_topic_arn=env.alerts_topic_arn,
+            secret_name=f"{env.secrets_prefix}redis/sessions",
+        )
 
         self.services = [
             Microservice(
@@ -60,11 +74,13 @@ class ServicesStack(KubernetesStack):
                 namespace=ns,
                 cpu="500m", memory="1Gi",
                 env={"SPRING_PROFILES_ACTIVE": env.name},
-                secrets={"DB_PASSWORD": f"{env.name}/checkout#db_password",
-                         "PAYMENT_API_KEY": f"{env.name}/checkout#payment_api_key"},
+                secrets={"DB_PASSWORD": f"{env.secrets_prefix}checkout#db_password",
+                         "PAYMENT_API_KEY": f"{env.secrets_prefix}checkout#payment_api_key"},
                 metrics=MetricsEndpoint(port=8081, path="/actuator/prometheus"),
                 jvm=JvmOptions(heap_percent=75),
                 autoscaling=Autoscaling(min_replicas=3 if production else 2, max_replicas=10 if production else 4),
+                redis=self.sessions,
+                workers_security_group_id=self.workers_security_group_id,
                 replica_cap=cap,
             ),
             Microservice(

@@ -90,6 +90,9 @@ BAD_VALUES = {
     "admin role of another account": (
         dict(cluster=_cluster(admin_role_arns=["arn:aws:iam::210987654321:role/platform-admin"])),
         r"cluster.admin_role_arns\[0\] = .*: use a role of this environment's account, 'arn:aws:iam::345678901234"),
+    "alerts topic of another account": (
+        dict(alerts_topic_arn="arn:aws:sns:eu-west-1:210987654321:platform-alerts"),
+        r"alerts_topic_arn = .*: use an SNS topic ARN of this environment, 'arn:aws:sns:eu-west-1:345678901234:"),
     "reserved tag prefix": (
         dict(tags={"aws:owner": "me"}),
         r"tags\['aws:owner'\] = 'aws:owner': tag keys are 1-128 characters and may not start with 'aws:'"),

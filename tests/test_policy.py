@@ -32,3 +32,20 @@ def test_checkov_flags_a_node_group_without_imdsv2(synth_dir: Path, tmp_path: Pa
     path.write_text(json.dumps(stack))
     failed, _ = scan(copy)
     assert {f.check_id for f in failed} >= {"CKV_AWS_79"}
+
+
+def test_checkov_flags_an_unencrypted_cache(synth_dir: Path, tmp_path: Path) -> None:
+    """The ElastiCache checks really run on the services stacks (they pass above)."""
+    copy = tmp_path / "cdktf.out"
+    shutil.copytree(synth_dir / "stacks" / "staging-services", copy / "stacks" / "staging-services")
+    path = copy / "stacks" / "staging-services" / "cdk.tf.json"
+    stack = json.loads(path.read_text())
+    for group in stack["resource"]["aws_elasticache_replication_group"].values():
+        group["at_rest_encryption_enabled"] = "false"
+        group["transit_encryption_enabled"] = False
+        group.pop("auth_token")
+        group.pop("kms_key_id")
+    path.write_text(json.dumps(stack))
+    failed, _ = scan(copy)
+    # at rest, in transit, in transit with AUTH, customer-managed key
+    assert {f.check_id for f in failed} >= {"CKV_AWS_29", "CKV_AWS_30", "CKV_AWS_31", "CKV_AWS_191"}
