@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -35,3 +36,23 @@ def stacks(synth_dir: Path) -> dict[str, dict]:
 @pytest.fixture(scope="session")
 def manifest(synth_dir: Path) -> dict:
     return json.loads((synth_dir / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def validate_custom_resources():
+    """Validate manifests against their CRD schemas: returns, per manifest, its errors.
+
+    The schemas come from maintained typed-model packages generated from the
+    operators' CRDs (``tests/custom_resources/package.json``), installed from
+    the lock file on first use.
+    """
+    tool = Path(__file__).parent / "custom_resources"
+    if not (tool / "node_modules").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tool, check=True)
+
+    def validate(manifests: list[dict]) -> list[list[str]]:
+        result = subprocess.run(["node", str(tool / "validate.mjs")], input=json.dumps(manifests),
+                                capture_output=True, text=True, check=True)
+        return json.loads(result.stdout)
+
+    return validate

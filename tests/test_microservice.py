@@ -180,6 +180,18 @@ def test_service_monitor_carries_the_scrape_contract(loaded) -> None:
     assert endpoint["port"] in service_ports
 
 
+def test_custom_resources_match_their_crd_schemas(loaded, validate_custom_resources) -> None:
+    manifests = [manifest(loaded, "ExternalSecret"), manifest(loaded, "ServiceMonitor")]
+    assert validate_custom_resources(manifests) == [[], []]
+
+
+def test_schema_validation_catches_a_malformed_custom_resource(loaded, validate_custom_resources) -> None:
+    monitor = manifest(loaded, "ServiceMonitor")
+    broken = {**monitor, "spec": {**monitor["spec"], "endpoints": [{"port": 8081, "interval": 30}]}}
+    (errors,) = validate_custom_resources([broken])
+    assert "data/spec/endpoints/0/port must be string" in errors[0]
+
+
 def test_node_group_contract_tolerates_exactly_its_taints(loaded) -> None:
     pod = pod_spec(loaded)
     assert pod["toleration"] == [

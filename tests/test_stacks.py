@@ -149,3 +149,12 @@ def test_state_store_keeps_old_versions_for_at_least_a_day() -> None:
         lambda: synth(lambda s: TerraformStateStore(s, "state", bucket_name="b-1", lock_table_name="t-1",
                                                     noncurrent_days=0)),
         r"test/state: ", r"noncurrent_days = 0: keep old state versions for at least 1 day")
+
+
+def test_every_custom_resource_matches_its_crd_schema(stacks: dict, validate_custom_resources) -> None:
+    found = [(name, address, m["manifest"]) for name, stack in stacks.items()
+             for address, m in resources(stack, "kubernetes_manifest").items()]
+    assert {m["kind"] for _, _, m in found} >= {"ExternalSecret", "ServiceMonitor"}
+    results = validate_custom_resources([m for _, _, m in found])
+    assert {f"{name}: {address}": errors for (name, address, _), errors in zip(found, results, strict=True)
+            if errors} == {}
