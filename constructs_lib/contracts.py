@@ -10,3 +10,6 @@ SCRAPE_LABELS = MappingProxyType({"platform.acme-shop.io/monitoring": "prometheu
 
 #: The ClusterSecretStore (External Secrets operator, AWS Secrets Manager) services read secrets through.
 SECRET_STORE = "aws-secrets-manager"
+
+#: Labels of a ConfigMap that holds Grafana dashboards (JSON files as keys); Grafana loads them from any namespace.
+DASHBOARD_LABELS = MappingProxyType({"grafana_dashboard": "1"})

@@ -7,14 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.eks_access_entry import EksAccessEntry
 from cdktf_cdktf_provider_aws.eks_access_policy_association import (
@@ -38,6 +31,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from ._irsa import service_account_role
 from ._kms import managed_key
 from ._logs import LOG_RETENTION_DAYS, LOG_RETENTION_FIX, logs_key_statement
 from .node_group import EksNodeGroup
@@ -186,25 +180,9 @@ class EksCluster(Construct):
     def service_account_role(self, id: str, *, namespace: str, service_account: str,
                              policy_arns: Sequence[str] = ()) -> IamRole:
         """An IAM role that only ``namespace/service_account`` can assume (IRSA); returns it."""
-        issuer = Fn.replace(self.oidc_issuer, "https://", "")
-        # A policy document, not jsonencode: condition keys built from tokens get lost in a jsii map key.
-        trust = DataAwsIamPolicyDocument(self, f"{id}-trust", statement=[DataAwsIamPolicyDocumentStatement(
-            effect="Allow",
-            actions=["sts:AssumeRoleWithWebIdentity"],
-            principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                type="Federated", identifiers=[self.oidc_provider.arn])],
-            condition=[
-                DataAwsIamPolicyDocumentStatementCondition(
-                    test="StringEquals", variable=f"{issuer}:sub",
-                    values=[f"system:serviceaccount:{namespace}:{service_account}"]),
-                DataAwsIamPolicyDocumentStatementCondition(
-                    test="StringEquals", variable=f"{issuer}:aud", values=["sts.amazonaws.com"]),
-            ],
-        )])
-        role = IamRole(self, id, name_prefix=f"{id}-"[:38], assume_role_policy=trust.json)
-        for i, arn in enumerate(policy_arns):
-            IamRolePolicyAttachment(self, f"{id}-policy-{i}", role=role.name, policy_arn=arn)
-        return role
+        return service_account_role(self, id, oidc_provider_arn=self.oidc_provider.arn,
+                                    oidc_issuer_url=self.oidc_issuer, namespace=namespace,
+                                    service_account=service_account, policy_arns=policy_arns)
 
     def add_node_group(self, id: str, **props: Any) -> EksNodeGroup:
         """Add an ``EksNodeGroup`` joining this cluster (same props but ``cluster_name``); returns it.

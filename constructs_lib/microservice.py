@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
 from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
     DeploymentV1,
     DeploymentV1Metadata,
@@ -82,16 +84,17 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import (
 from constructs import Construct
 
 from ._quantities import CPU_FIX, MEMORY_FIX, is_cpu, memory_bytes
-from .contracts import SCRAPE_LABELS, SECRET_STORE
+from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS
+from .external_secrets import SECRET_REF, SECRET_REF_FIX, external_secret
 from .node_group import EksNodeGroup, Taint
+from .prometheus import Alerts, service_alert_rules
 from .redis import ManagedRedis
 from .validation import DNS_LABEL, Checks
 
-__all__ = ["Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
+__all__ = ["DEFAULT_ALERTS", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
 
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9.\-/_:]*[a-z0-9](:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_REF = re.compile(r"^(?P<name>[\w/+=.@-]+)#(?P<key>[\w.-]+)$")
 _PATH = re.compile(r"^/[\w\-./]*$")
 
 
@@ -143,6 +146,11 @@ class Probes:
     liveness_path: str
 
 
+#: Every service's alerts unless it passes its own: pods not ready, restart loops, 5xx rate (with a request metric).
+DEFAULT_ALERTS = Alerts()
+#: Spring Boot (Micrometer) counts requests here, with a ``status`` label.
+_SPRING_REQUESTS = "http_server_requests_seconds_count"
+
 _DEFAULT_PROBES = Probes(readiness_path="/readyz", liveness_path="/livez")
 _ACTUATOR_PROBES = Probes(readiness_path="/actuator/health/readiness", liveness_path="/actuator/health/liveness")
 
@@ -186,6 +194,10 @@ class Microservice(Construct):
         operator), and the cache admits ``workers_security_group_id``.
     :param workers_security_group_id: the security group of the nodes the pods run on (on EKS
         managed nodes, the cluster security group); required with ``redis``.
+    :param alerts: a PrometheusRule with the team's alerts; default ``DEFAULT_ALERTS`` (pods not
+        ready, restart loops, and with a request metric the 5xx rate); ``None`` for none.
+    :param dashboards: Grafana dashboard JSON files (paths relative to the repository root), shipped
+        as a labelled ConfigMap that Grafana loads.
     """
 
     def __init__(self, scope: Construct, id: str, *, image: str, port: int = 8080, replicas: int = 2,
@@ -196,7 +208,8 @@ class Microservice(Construct):
                  autoscaling: Autoscaling | None = None, ingress_host: str | None = None,
                  ingress_class: str = "nginx", replica_cap: int | None = None, pre_stop_seconds: int = 5,
                  scrape_labels: Mapping[str, str] = SCRAPE_LABELS, redis: ManagedRedis | None = None,
-                 workers_security_group_id: str | None = None) -> None:
+                 workers_security_group_id: str | None = None, alerts: Alerts | None = DEFAULT_ALERTS,
+                 dashboards: Sequence[str | Path] = ()) -> None:
         super().__init__(scope, id)
         self.name = id
         self.namespace = namespace
@@ -216,6 +229,8 @@ class Microservice(Construct):
         self.tolerations: tuple[Taint, ...] = node_group.taints if node_group else ()
         self.node_selector: Mapping[str, str] = dict(node_group.labels) if node_group else {}
         self.redis = redis
+        self.alerts = alerts
+        self.dashboards = tuple(Path(d) for d in dashboards)
         self._validate(replica_cap, pre_stop_seconds, workers_security_group_id)
         if redis is not None:
             assert workers_security_group_id is not None  # validated
@@ -250,6 +265,8 @@ class Microservice(Construct):
         ) if self.max_pods > 1 else None
         self.autoscaler = self._autoscaler() if autoscaling else None
         self.service_monitor = self._service_monitor() if metrics else None
+        self.prometheus_rule = self._prometheus_rule() if self.alert_rules else None
+        self.dashboards_config_map = self._dashboards() if self.dashboards else None
         self.ingress = self._ingress(ingress_class) if ingress_host else None
 
     # -- resources -------------------------------------------------------------------------------
@@ -397,22 +414,10 @@ class Microservice(Construct):
         )
 
     def _external_secret(self) -> Manifest:
-        data = []
-        for var, ref in sorted(self.secret_refs.items()):
-            match = _SECRET_REF.match(ref)
-            assert match  # validated
-            data.append({"secretKey": var, "remoteRef": {"key": match["name"], "property": match["key"]}})
-        return Manifest(self, "external-secret", manifest={
-            "apiVersion": "external-secrets.io/v1",
-            "kind": "ExternalSecret",
-            "metadata": {"name": self.secret_name, "namespace": self.namespace, "labels": self.labels},
-            "spec": {
-                "refreshInterval": "1h",
-                "secretStoreRef": {"kind": "ClusterSecretStore", "name": SECRET_STORE},
-                "target": {"name": self.secret_name, "creationPolicy": "Owner"},
-                "data": data,
-            },
-        }, depends_on=[self.redis.secret_version] if self.redis else None)
+        assert self.secret_name is not None
+        return external_secret(self, "external-secret", name=self.secret_name, namespace=self.namespace,
+                               labels=self.labels, data=self.secret_refs,
+                               depends_on=[self.redis.secret_version] if self.redis else ())
 
     def _service_monitor(self) -> Manifest:
         metrics = self.metrics
@@ -429,6 +434,23 @@ class Microservice(Construct):
                                "interval": metrics.interval, "scheme": "http"}],
             },
         })
+
+    def _prometheus_rule(self) -> Manifest:
+        return Manifest(self, "prometheus-rule", manifest={
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {"name": self.name, "namespace": self.namespace,
+                         "labels": {**self.labels, **self.scrape_labels}},
+            "spec": {"groups": [{"name": f"{self.name}.rules", "rules": self.alert_rules}]},
+        })
+
+    def _dashboards(self) -> ConfigMapV1:
+        # Re-serialized with sorted keys: the ConfigMap changes only when a dashboard does.
+        data = {path.name: json.dumps(json.loads(path.read_text()), indent=1, sort_keys=True)
+                for path in self.dashboards}
+        return ConfigMapV1(self, "dashboards", metadata=ConfigMapV1Metadata(
+            name=f"{self.name}-dashboards", namespace=self.namespace,
+            labels={**self.labels, **DASHBOARD_LABELS}, annotations={"grafana_folder": self.name}), data=data)
 
     def _ingress(self, ingress_class: str) -> IngressV1:
         host = self.ingress_host
@@ -493,8 +515,7 @@ class Microservice(Construct):
         for name in sorted(set(self.env) & set(self.secrets)):
             c.require(False, f"secrets[{name!r}]", name, "is also in env; set each variable in one place")
         for var, ref in self.secrets.items():
-            c.require(bool(_SECRET_REF.match(ref)), f"secrets[{var!r}]", ref,
-                      "use '<Secrets Manager secret name>#<key>', e.g. 'prod/checkout#db_password'")
+            c.require(bool(SECRET_REF.match(ref)), f"secrets[{var!r}]", ref, SECRET_REF_FIX)
         for label in (self.probes.readiness_path, self.probes.liveness_path):
             c.require(bool(_PATH.match(label)), "probes", label, "use an absolute HTTP path such as '/readyz'")
         if self.redis is not None:
@@ -504,6 +525,16 @@ class Microservice(Construct):
             for name in sorted(set(self.env) | set(self.secrets)):
                 c.require(not name.startswith("REDIS_"), f"env[{name!r}]" if name in self.env else f"secrets[{name!r}]",
                           name, "REDIS_* variables come from redis=...; remove it or rename it")
+        self.alert_rules = service_alert_rules(
+            self.alerts, name=self.name, namespace=self.namespace, checks=c,
+            requests_metric=self.alerts.requests_metric or (_SPRING_REQUESTS if self.jvm else None),
+        ) if self.alerts else []
+        for i, path in enumerate(self.dashboards):
+            c.require(_dashboard_problem(path) is None, f"dashboards[{i}]", str(path),
+                      f"{_dashboard_problem(path)}; a dashboard is a Grafana JSON model with 'title' and 'panels'")
+        names = [p.name for p in self.dashboards]
+        c.require(len(set(names)) == len(names), "dashboards", [str(p) for p in self.dashboards],
+                  "give every dashboard file its own name")
         c.require(0 <= pre_stop_seconds <= 60, "pre_stop_seconds", pre_stop_seconds, "use 0 to 60")
         if self.ingress_host is not None:
             c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", self.ingress_host)),
@@ -516,3 +547,19 @@ def _image_version(image: str) -> str:
     if "@sha256:" in image:
         return image.rsplit("@sha256:", 1)[1][:12]
     return image.rsplit(":", 1)[-1][:63]
+
+
+def _dashboard_problem(path: Path) -> str | None:
+    """What is wrong with a dashboard file, or None."""
+    try:
+        model = json.loads(path.read_text())
+    except FileNotFoundError:
+        return "no such file (paths are relative to the repository root)"
+    except (OSError, ValueError) as error:
+        return f"not readable JSON ({error})"
+    if not isinstance(model, dict) or not isinstance(model.get("title"), str) or not isinstance(
+            model.get("panels"), list):
+        return "not a dashboard"
+    if not isinstance(model.get("uid"), str) or not re.match(r"^[\w-]{1,40}$", model["uid"]):
+        return "needs a stable 'uid' (letters, digits, '-' and '_', at most 40), so links and alerts keep working"
+    return None

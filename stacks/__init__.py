@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from constructs_lib import Microservice
 from environments import Environment
 
 from .base import REPOSITORY, TERRAFORM_VERSION, EnvironmentStack, KubernetesStack, RemoteStateStack, default_tags
@@ -51,8 +52,13 @@ def build_environment(scope: Construct, env: Environment) -> EnvironmentStacks:
     cluster = ClusterStack(scope, env)
     platform = PlatformStack(scope, env)
     platform.add_dependency(cluster)
-    services = ServicesStack(scope, env, node_groups=cluster.node_groups)
+    services = ServicesStack(scope, env, node_groups=cluster.node_groups, monitoring=platform.monitoring)
     services.add_dependency(platform)
+    # The metrics contract: every ServiceMonitor and PrometheusRule is one the platform's Prometheus selects.
+    # Every Microservice in the stack, listed in ``services.services`` or not.
+    for service in services.node.find_all():
+        if isinstance(service, Microservice):
+            platform.monitoring.check_selects(service)
     return EnvironmentStacks(state=StateStack(scope, env), cluster=cluster, platform=platform, services=services)
 
 

@@ -86,6 +86,8 @@ class KubernetesStack(RemoteStateStack):
     def __init__(self, scope: Construct, env: Environment) -> None:
         super().__init__(scope, env)
         cluster = DataAwsEksCluster(self, "cluster", name=env.cluster.name)
+        #: The environment's EKS cluster, looked up by name.
+        self.eks = cluster
         auth = DataAwsEksClusterAuth(self, "cluster-auth", name=env.cluster.name)
         endpoint = {
             "host": cluster.endpoint,

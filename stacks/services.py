@@ -12,17 +12,31 @@ reference: ``constructs_lib/microservice.py`` and the README.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
-from constructs_lib import Autoscaling, EksNodeGroup, JvmOptions, ManagedRedis, MetricsEndpoint, Microservice
+from constructs_lib import (
+    Autoscaling,
+    EksNodeGroup,
+    JvmOptions,
+    ManagedRedis,
+    MetricsEndpoint,
+    Microservice,
+    PrometheusStack,
+    SecretStore,
+    external_secret,
+)
 from environments import Environment
 
 from .base import KubernetesStack
+from .platform import RECEIVER_KEYS, RECEIVER_SECRET
 
 NAMESPACE = "shop"
+#: Grafana dashboards the service teams own, one JSON model per file (export from Grafana, keep the uid).
+DASHBOARDS = Path(__file__).parent / "dashboards"
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 
 
@@ -31,12 +45,21 @@ class ServicesStack(KubernetesStack):
 
     :param node_groups: the cluster stack's node groups by pool name; services pick one
         to run on (its taints are tolerated, its labels selected).
+    :param monitoring: the platform stack's PrometheusStack (its namespace receives the
+        Alertmanager receiver secret).
     """
 
     layer = "services"
 
-    def __init__(self, scope: Construct, env: Environment, *, node_groups: Mapping[str, EksNodeGroup]) -> None:
+    def __init__(self, scope: Construct, env: Environment, *, node_groups: Mapping[str, EksNodeGroup],
+                 monitoring: PrometheusStack) -> None:
         super().__init__(scope, env)
+        # Platform custom resources: here, because their CRDs come with the platform stack.
+        store = SecretStore(self, "secret-store", region=env.region)
+        external_secret(self, "alertmanager-receivers", name=RECEIVER_SECRET, namespace=monitoring.namespace,
+                        data={key: f"{env.secrets_prefix}alertmanager#{key}" for key in RECEIVER_KEYS},
+                        depends_on=[store.manifest])
+
         namespace = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(
             name=NAMESPACE, labels={"pod-security.kubernetes.io/enforce": "restricted"}))
         # Referencing the namespace (not its literal name) orders every service after it.
@@ -70,6 +93,7 @@ class ServicesStack(KubernetesStack):
             ),
             Microservice(
                 self, "checkout",
+                dashboards=[DASHBOARDS / "checkout.json"],
                 image=f"{REGISTRY}/checkout:1.4.2",
                 namespace=ns,
                 cpu="500m", memory="1Gi",

@@ -70,8 +70,10 @@ def test_snapshot(name: str, request, snapshot) -> None:
 
 
 def test_minimal_service_has_the_standard_parts(minimal) -> None:
-    assert sorted(minimal["resource"]) == ["kubernetes_deployment_v1", "kubernetes_pod_disruption_budget_v1",
-                                           "kubernetes_service_account_v1", "kubernetes_service_v1"]
+    assert sorted(minimal["resource"]) == ["kubernetes_deployment_v1", "kubernetes_manifest",
+                                           "kubernetes_pod_disruption_budget_v1", "kubernetes_service_account_v1",
+                                           "kubernetes_service_v1"]
+    assert [m["manifest"]["kind"] for m in resources(minimal, "kubernetes_manifest").values()] == ["PrometheusRule"]
     deployment = only(minimal, "kubernetes_deployment_v1")
     assert deployment["metadata"]["namespace"] == "default"
     assert deployment["spec"]["replicas"] == "2"

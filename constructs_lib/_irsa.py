@@ -1,0 +1,39 @@
+"""IAM roles for Kubernetes service accounts (IRSA), shared by the cluster and the operators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+
+def service_account_role(scope: Construct, id: str, *, oidc_provider_arn: str, oidc_issuer_url: str,
+                         namespace: str, service_account: str, policy_arns: Sequence[str] = ()) -> IamRole:
+    """An IAM role that only ``namespace/service_account`` of one cluster can assume; returns it."""
+    issuer = Fn.replace(oidc_issuer_url, "https://", "")
+    # A policy document, not jsonencode: condition keys built from tokens get lost in a jsii map key.
+    trust = DataAwsIamPolicyDocument(scope, f"{id}-trust", statement=[DataAwsIamPolicyDocumentStatement(
+        effect="Allow",
+        actions=["sts:AssumeRoleWithWebIdentity"],
+        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Federated", identifiers=[oidc_provider_arn])],
+        condition=[
+            DataAwsIamPolicyDocumentStatementCondition(
+                test="StringEquals", variable=f"{issuer}:sub",
+                values=[f"system:serviceaccount:{namespace}:{service_account}"]),
+            DataAwsIamPolicyDocumentStatementCondition(
+                test="StringEquals", variable=f"{issuer}:aud", values=["sts.amazonaws.com"]),
+        ],
+    )])
+    role = IamRole(scope, id, name_prefix=f"{id}-"[:38], assume_role_policy=trust.json)
+    for i, arn in enumerate(policy_arns):
+        IamRolePolicyAttachment(scope, f"{id}-policy-{i}", role=role.name, policy_arn=arn)
+    return role
