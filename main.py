@@ -3,6 +3,7 @@
 
     pipenv run synth                      # every environment
     pipenv run synth --env staging        # one (repeatable); or ENVIRONMENT=staging
+    pipenv run synth --watch              # re-synthesize on every edit, providers kept loaded
     cdktf synth                           # the same, through the cdktf CLI
 
 Output is written to a temporary directory beside the output directory and
@@ -23,6 +24,12 @@ from pathlib import Path
 # Must be set before jsii starts its Node process (on first cdktf import).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# Load only the provider submodules the stacks use (fastsynth/lazy_providers.py); before any provider import.
+from fastsynth import lazy_providers
+
+if lazy_providers.enabled():
+    lazy_providers.install()
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -30,6 +37,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="synthesize only this environment (repeatable); default: $ENVIRONMENT or all")
     parser.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", "cdktf.out"),
                         help="output directory; default: $CDKTF_OUTDIR or cdktf.out")
+    parser.add_argument("--watch", action="store_true",
+                        help="keep running; re-synthesize when constructs_lib/, stacks/ or environments/ change")
     return parser.parse_args(argv)
 
 
@@ -67,6 +76,13 @@ def synthesize(env_names: list[str] | None, outdir: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     env_names = args.envs or [n for n in os.environ.get("ENVIRONMENT", "").split(",") if n] or None
+    if args.watch:
+        from fastsynth.watch import watch
+
+        try:
+            watch(lambda: synthesize(env_names, Path(args.outdir)), Path(__file__).resolve().parent)
+        except KeyboardInterrupt:
+            return 0
     from constructs_lib.validation import ConfigError
 
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import main
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("main.py", "cdktf.json", "constructs_lib", "environments", "stacks")
+SOURCES = ("main.py", "cdktf.json", "constructs_lib", "environments", "stacks", "fastsynth")
 
 
 def checkout_copy(dest: Path) -> Path:
@@ -28,8 +28,9 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
-def run_main(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+def run_main(cwd: Path, *args: str, fast_imports: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+           "CDKTF_FAST_IMPORTS": "1" if fast_imports else "0"}
     env.pop("ENVIRONMENT", None)
     env.pop("CDKTF_OUTDIR", None)
     return subprocess.run([sys.executable, "main.py", *args], cwd=cwd, env=env,
@@ -40,9 +41,11 @@ def tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-def test_output_is_byte_identical_across_runs_and_checkout_directories(synth_dir: Path, tmp_path: Path) -> None:
+def test_output_is_byte_identical_across_runs_checkouts_and_import_paths(synth_dir: Path, tmp_path: Path) -> None:
+    """A second run, in another directory, on the stock import path, writes the same bytes for every
+    environment as the session's run on the fast path (fastsynth/lazy_providers.py)."""
     other = checkout_copy(tmp_path / "another" / "checkout")
-    result = run_main(other)
+    result = run_main(other, fast_imports=False)
     assert result.returncode == 0, result.stderr
     again = other / "cdktf.out"
     assert tree(again) == tree(synth_dir)
@@ -95,3 +98,14 @@ def test_no_token_was_lost_in_synthesis(synth_dir: Path) -> None:
     # jsii renders a token it could not resolve (e.g. one used as a map key) as "undefined".
     for path in synth_dir.rglob("*.json"):
         assert "undefined" not in path.read_text(), path
+
+
+def test_lazy_javascript_indexes_write_the_same_bytes(synth_dir: Path, tmp_path: Path) -> None:
+    """CDKTF_FAST_NODE=1 (fastsynth/lazy_providers.py) changes how Node loads providers, not the output."""
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDKTF_FAST_NODE": "1"}
+    result = subprocess.run([sys.executable, "main.py", "--outdir", str(tmp_path / "out")], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "out") == tree(synth_dir)
+    _, mismatch, errors = filecmp.cmpfiles(synth_dir, tmp_path / "out", tree(synth_dir), shallow=False)
+    assert mismatch == errors == []

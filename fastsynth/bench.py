@@ -1,0 +1,200 @@
+"""``pipenv run bench``: what synthesis costs, measured in one run on this machine.
+
+    pipenv run bench                        # everything below
+    pipenv run bench --services 10,100      # other scaling points
+    pipenv run bench --services ""          # no scaling runs
+
+Each measurement is a fresh process, as a user or CI would run it:
+
+(a) fast: the app, ``main.py``, with the lazy provider imports (the default);
+(b) stock: the same app with ``CDKTF_FAST_IMPORTS=0``: the providers' own eager imports;
+(c) floor: writing the same JSON files from plain Python dicts (no cdktf, no Node);
+(d) (a) with ``CDKTF_FAST_NODE=1``: lazy JavaScript indexes too, once cold (building
+    the cached tarballs) and once warm;
+
+then (a) with 10, 100 and 500 generated services added to one environment.
+For each: wall time of the whole process, CPU time and peak resident memory
+of Python and of the jsii Node process. Read from ``/proc``, so Linux only.
+Times vary on shared machines: compare ratios within one run, not across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pprint
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- child side: do the work, then report this process and its Node child ----------------------
+
+def _descendants() -> list[int]:
+    """Every process below this one: jsii's runtime starts Node, which starts the kernel's Node."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    found, queue = [], [os.getpid()]
+    while queue:
+        children = parents.get(queue.pop(), [])
+        found += children
+        queue += children
+    return found
+
+
+def _node_usage() -> tuple[float, float]:
+    """CPU seconds and peak MiB of the Node processes below this one, each summed, before they exit."""
+    cpu = peak = 0.0
+    for pid in _descendants():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return cpu, peak
+
+
+def _report() -> None:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    node_cpu, node_peak = _node_usage()
+    print("BENCH " + json.dumps({"py_cpu": own.ru_utime + own.ru_stime, "py_peak": own.ru_maxrss / 1024,
+                                 "node_cpu": node_cpu, "node_peak": node_peak}), flush=True)
+
+
+def _child(mode: str, outdir: str, arg: str | None) -> None:
+    sys.path.insert(0, str(ROOT))
+    if mode == "app":
+        import main
+
+        main.synthesize(None, Path(outdir))
+    elif mode == "scale":
+        from cdktf import App
+
+        import main
+        from constructs_lib import MetricsEndpoint, Microservice
+        from environments import ENVIRONMENTS
+        from stacks import build_environment
+
+        app = App(outdir=outdir)
+        services = build_environment(app, ENVIRONMENTS["staging"]).services
+        for i in range(int(arg or 0)):
+            Microservice(services, f"generated-{i:03d}", image=f"registry.example.com/generated-{i:03d}:1.0.{i}",
+                         namespace="generated", metrics=MetricsEndpoint(port=9090))
+        app.synth()
+    elif mode == "floor":
+        sys.path.insert(0, str(Path(arg or "").parent))
+        data = __import__(Path(arg or "").stem)
+        for relative, content in data.FILES.items():
+            path = Path(outdir) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(content, indent=2))
+    _report()
+
+
+# -- parent side ---------------------------------------------------------------------------------
+
+def _run(mode: str, outdir: Path, *, arg: str | None = None, fast: bool = True, node: bool = False,
+         cache: Path | None = None) -> dict:
+    env = {**os.environ, "CDKTF_FAST_IMPORTS": "1" if fast else "0", "CDKTF_FAST_NODE": "1" if node else "0",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+    command = [sys.executable, "-m", "fastsynth.bench", "--child", mode, str(outdir)] + ([arg] if arg else [])
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"bench: {mode} failed:\n{result.stderr[-3000:]}")
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("BENCH ")]
+    return {"wall": wall, **json.loads(line[len("BENCH "):])}
+
+
+def _floor_module(synth_dir: Path, target: Path) -> Path:
+    files = {str(p.relative_to(synth_dir)): json.loads(p.read_text()) for p in sorted(synth_dir.rglob("*.json"))}
+    target.write_text("FILES = " + pprint.pformat(files, width=120, sort_dicts=False) + "\n")
+    return target
+
+
+def _same_output(a: Path, b: Path) -> bool:
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return files_a == files_b and all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)
+
+
+def _row(label: str, m: dict) -> str:
+    return (f"| {label} | {m['wall']:.2f} | {m['py_cpu']:.2f} | {m['node_cpu']:.2f} | "
+            f"{m['py_peak']:.0f} | {m['node_peak']:.0f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure synthesis: fast path, stock path, plain-JSON floor.")
+    parser.add_argument("--services", default="10,100,500",
+                        help="generated-service counts for the scaling runs (comma-separated; empty for none)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        mode, outdir, *rest = args.child
+        _child(mode, outdir, rest[0] if rest else None)
+        return 0
+
+    counts = [int(n) for n in args.services.split(",") if n.strip()]
+    with tempfile.TemporaryDirectory(prefix="bench.") as tmp:
+        work = Path(tmp)
+        print("measuring (a) fast ...", file=sys.stderr)
+        fast = _run("app", work / "fast")
+        print("measuring (b) stock ...", file=sys.stderr)
+        stock = _run("app", work / "stock", fast=False)
+        module = _floor_module(work / "fast", work / "floor_data.py")
+        _run("floor", work / "floor-warmup", arg=str(module))  # compiles the dict literals once, like a .pyc
+        print("measuring (c) floor ...", file=sys.stderr)
+        floor = _run("floor", work / "floor", arg=str(module))
+        print("measuring (d) fast + lazy Node indexes, cold then warm ...", file=sys.stderr)
+        node_cold = _run("app", work / "node-cold", node=True, cache=work / "cache")
+        node_warm = _run("app", work / "node-warm", node=True, cache=work / "cache")
+        identical = all(_same_output(work / "fast", work / other) for other in ("stock", "node-cold", "node-warm"))
+        scaling = []
+        for n in counts:
+            print(f"measuring {n} generated services ...", file=sys.stderr)
+            scaling.append((n, _run("scale", work / f"scale-{n}", arg=str(n))))
+
+    print("| run | wall s | Python CPU s | Node CPU s | Python peak MiB | Node peak MiB |")
+    print("|---|---|---|---|---|---|")
+    print(_row("(a) fast: every environment", fast))
+    print(_row("(b) stock imports", stock))
+    print(_row("(c) floor: plain dicts to JSON", floor))
+    print(_row("(d) CDKTF_FAST_NODE=1, cold cache", node_cold))
+    print(_row("(d) CDKTF_FAST_NODE=1, warm cache", node_warm))
+    for n, m in scaling:
+        print(_row(f"(a) staging + {n} generated services", m))
+    print()
+    cpu = (fast["py_cpu"] + fast["node_cpu"]) / (stock["py_cpu"] + stock["node_cpu"])
+    print(f"a/b wall {fast['wall'] / stock['wall']:.3f}, CPU {cpu:.3f}, Python peak "
+          f"{fast['py_peak'] / stock['py_peak']:.3f}, Node peak {fast['node_peak'] / stock['node_peak']:.3f}")
+    print(f"a/c wall {fast['wall'] / floor['wall']:.1f}x the floor")
+    print(f"d/b wall {node_warm['wall'] / stock['wall']:.3f} (warm), {node_cold['wall'] / stock['wall']:.3f} (cold); "
+          f"Node peak {node_warm['node_peak'] / stock['node_peak']:.3f}")
+    if len(scaling) >= 2:
+        (n0, m0), (n1, m1) = scaling[0], scaling[-1]
+        print(f"marginal cost per generated service: {(m1['wall'] - m0['wall']) / (n1 - n0) * 1000:.0f} ms wall, "
+              f"{(m1['py_peak'] - m0['py_peak']) / (n1 - n0) * 1024:.0f} KiB Python peak")
+    print(f"(a), (b) and (d) output byte-identical: {'yes' if identical else 'NO'}")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

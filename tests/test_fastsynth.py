@@ -1,0 +1,143 @@
+"""The fast import path, watch mode and the benchmark's plumbing (not its timings)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fastsynth import lazy_providers
+from fastsynth.bench import _descendants, _node_usage
+from fastsynth.watch import reload_project, snapshot, watch
+
+#: These check the hook itself; with CDKTF_FAST_IMPORTS=0 the session runs on the stock path.
+needs_fast_path = pytest.mark.skipif(not lazy_providers.enabled(), reason="CDKTF_FAST_IMPORTS=0")
+
+
+@needs_fast_path
+def test_the_session_runs_on_the_fast_path(synth_dir: Path) -> None:
+    assert lazy_providers.installed()
+    loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
+    assert "cdktf_cdktf_provider_aws.eks_cluster" in loaded
+    assert "cdktf_cdktf_provider_aws.wafv2_web_acl" not in loaded  # never used, never imported
+    assert 0 < len(loaded) < 100  # of 2,212
+
+
+def test_submodules_still_load_on_attribute_access() -> None:
+    import cdktf_cdktf_provider_aws
+
+    module = cdktf_cdktf_provider_aws.xray_group
+    assert module.XrayGroup.__name__ == "XrayGroup"
+    with pytest.raises(AttributeError):
+        cdktf_cdktf_provider_aws.no_such_module  # noqa: B018
+
+
+@needs_fast_path
+@pytest.mark.parametrize("package", lazy_providers.PROVIDER_PACKAGES)
+def test_jsii_submodule_names_match_the_assembly(package: str) -> None:
+    """The jsii runtime imports a submodule on demand by this map; it must match the assembly exactly."""
+    from jsii import _reference_map
+
+    root = Path(__import__(package).__file__).parent
+    (tgz,) = (root / "_jsii").glob("*.jsii.tgz")
+    with tarfile.open(tgz) as archive:
+        assembly = json.load(archive.extractfile("package/.jsii"))
+    registered = {fqn: module for fqn, module in _reference_map._submodule_fqn_map.items()
+                  if fqn.startswith(assembly["name"] + ".")}
+    assert set(registered) == set(assembly["submodules"])  # every jsii submodule, and nothing else
+    for fqn, sub in assembly["submodules"].items():
+        explicit = sub.get("targets", {}).get("python", {}).get("module")
+        module = registered[fqn]
+        assert explicit in (None, module), fqn
+        assert (root.parent / module.replace(".", "/") / "__init__.py").is_file(), fqn
+
+
+def test_watch_resynthesizes_on_change_and_survives_errors(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    edited = tmp_path / "stacks" / "services.py"
+    edited.write_text("A = 1\n")
+    calls: list[int] = []
+    lines: list[str] = []
+
+    def synthesize() -> list[str]:
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise RuntimeError("broken edit")
+        return ["staging-services"]
+
+    def edit_twice() -> None:
+        for content in ("A = (\n", "A = 2\n"):
+            time.sleep(0.5)
+            edited.write_text(content)
+
+    editor = threading.Thread(target=edit_twice)
+    editor.start()
+    reloads: list[int] = []
+    watch(synthesize, tmp_path, interval=0.05, out=lines.append, iterations=3, reload=lambda: reloads.append(1))
+    editor.join()
+    assert len(calls) == 3 and len(reloads) == 2
+    assert lines[0].startswith("synthesized 1 stacks in ")
+    assert lines[1] == "changed: stacks/services.py"
+    assert "RuntimeError: broken edit" in lines[2]
+    assert lines[3].startswith("synthesis failed after ") and lines[3].endswith("previous output kept; watching")
+    assert lines[-1].startswith("synthesized 1 stacks in ")
+
+
+def test_reload_forgets_only_the_named_packages(tmp_path: Path, monkeypatch) -> None:
+    package = tmp_path / "edited_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    (package / "part.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import edited_pkg.part  # noqa: F401
+
+    reload_project(["edited_pkg"])
+    assert "edited_pkg" not in sys.modules and "edited_pkg.part" not in sys.modules
+    assert "cdktf_cdktf_provider_aws" in sys.modules
+    (package / "__init__.py").write_text("VALUE = 22\n")  # another size: no stale .pyc
+    assert __import__("edited_pkg").VALUE == 22
+    assert sorted(p.name for p in snapshot(tmp_path, ["edited_pkg"])) == ["__init__.py", "part.py"]
+    reload_project(["edited_pkg"])
+
+
+def test_bench_sees_the_node_processes() -> None:
+    import cdktf  # noqa: F401 - the jsii kernel runs
+
+    cpu, peak = _node_usage()
+    assert _descendants() and cpu > 0 and peak > 10
+
+
+@needs_fast_path
+def test_jsii_imports_an_unloaded_submodule_when_node_returns_its_type() -> None:
+    from jsii import _reference_map
+
+    module = "cdktf_cdktf_provider_aws.wafv2_rule_group"
+    assert module not in sys.modules
+    assert _reference_map._try_import_type_module("@cdktf/provider-aws.wafv2RuleGroup.Wafv2RuleGroup")
+    assert module in sys.modules
+    assert "@cdktf/provider-aws.wafv2RuleGroup.Wafv2RuleGroup" in _reference_map._types
+
+
+def test_lazy_index_tarball_changes_only_the_index(tmp_path: Path) -> None:
+    import cdktf_cdktf_provider_random
+
+    (original,) = (Path(cdktf_cdktf_provider_random.__file__).parent / "_jsii").glob("*.jsii.tgz")
+    lazy = lazy_providers.lazy_index_tarball(original, cache_dir=tmp_path)
+    assert lazy_providers.lazy_index_tarball(original, cache_dir=tmp_path) == lazy  # cached
+    with tarfile.open(original) as a, tarfile.open(lazy) as b:
+        assert a.getnames() == b.getnames()
+        for name in a.getnames():
+            left, right = a.extractfile(name), b.extractfile(name)
+            if left is None:
+                continue
+            if name == "package/lib/index.js":
+                index = right.read().decode()
+                assert "= require(" not in index
+                assert 'Object.defineProperty(exports, "password", { enumerable: true' in index
+            else:
+                assert left.read() == right.read(), name
