@@ -22,7 +22,7 @@ from constructs import Construct
 from ._helm import CHART_VERSION, CHART_VERSION_FIX, helm_values
 from ._irsa import service_account_role
 from .contracts import SCRAPE_LABELS, SECRET_STORE
-from .validation import DNS_LABEL, Checks
+from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks
 
 __all__ = ["EXTERNAL_SECRETS_CHART_VERSION", "SECRET_REF", "SECRET_REF_FIX", "ExternalSecretsOperator", "SecretStore",
            "external_secret"]
@@ -34,7 +34,6 @@ SECRET_REF = re.compile(r"^(?P<name>[\w/+=.@-]+)#(?P<key>[\w.-]+)$")
 SECRET_REF_FIX = "use '<Secrets Manager secret name>#<key>', e.g. 'production/checkout#db_password'"
 _SERVICE_ACCOUNT = "external-secrets"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 class ExternalSecretsOperator(Construct):
@@ -58,7 +57,7 @@ class ExternalSecretsOperator(Construct):
                  depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id)
         c = Checks(self.node.path)
-        c.require(bool(_ACCOUNT.match(account_id)), "account_id", account_id, "use the 12-digit AWS account id")
+        c.require(bool(AWS_ACCOUNT_ID.match(account_id)), "account_id", account_id, "use the 12-digit AWS account id")
         c.require(bool(_REGION.match(region)), "region", region, "use a region code such as 'eu-west-1'")
         c.require(bool(re.match(r"^[\w+=.@-]+/$", secrets_prefix)), "secrets_prefix", secrets_prefix,
                   "use a prefix ending in '/', such as 'production/' (never empty: that would be every secret)")

@@ -28,7 +28,7 @@ from constructs import Construct
 
 from ._kms import managed_key
 from ._logs import LOG_RETENTION_DAYS, LOG_RETENTION_FIX, logs_key_statement
-from .validation import Checks
+from .validation import ARN, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID, Checks
 
 __all__ = ["MAXMEMORY_POLICIES", "REDIS_PORT", "ManagedRedis", "parameter_group_family", "replication_group_id"]
 
@@ -39,10 +39,6 @@ MAXMEMORY_POLICIES = ("volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lf
 _GROUP_ID = re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$|^[a-z]$")
 _GROUP_ID_MAX = 40
 _NODE_TYPE = re.compile(r"^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$")
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
-_ARN = re.compile(r"^arn:aws[\w-]*:[\w-]+:[\w-]*:\d{12}:.+$")
 _SECRET_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _MAINTENANCE_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                                  r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
@@ -222,7 +218,7 @@ class ManagedRedis(Construct):
         c = Checks(self.node.path)
         c.require(name is not None or not Token.is_unresolved(security_group_id), "allow_from.name", name,
                   "pass name=... (e.g. 'cluster-nodes') when the security group id is a reference")
-        c.require(not c.known(security_group_id) or bool(_SG_ID.match(security_group_id)),
+        c.require(not c.known(security_group_id) or bool(SECURITY_GROUP_ID.match(security_group_id)),
                   "allow_from.security_group_id", security_group_id, "use a security group id such as 'sg-0abc12345'")
         c.done()
         if key not in self._rules:
@@ -264,11 +260,11 @@ class ManagedRedis(Construct):
         c.require(group_id is not None, "id", self.node.id,
                   "use lowercase letters, digits and single hyphens, starting with a letter and not ending "
                   "with a hyphen (it becomes the ElastiCache replication group id)")
-        c.require(not c.known(vpc_id) or bool(_VPC_ID.match(vpc_id)), "vpc_id", vpc_id,
+        c.require(not c.known(vpc_id) or bool(VPC_ID.match(vpc_id)), "vpc_id", vpc_id,
                   "use a VPC id such as 'vpc-0abc1234def567890'")
         if not isinstance(subnet_ids, str):
             for subnet in subnet_ids:
-                c.require(not c.known(subnet) or bool(_SUBNET_ID.match(subnet)), "subnet_ids", subnet,
+                c.require(not c.known(subnet) or bool(SUBNET_ID.match(subnet)), "subnet_ids", subnet,
                           "use subnet ids such as 'subnet-0abc1234def567890'")
         c.require(not isinstance(subnet_ids, str) and len(subnet_ids) >= 1, "subnet_ids", subnet_ids,
                   "pass a list of private subnet ids")
@@ -283,13 +279,13 @@ class ManagedRedis(Construct):
             c.require(isinstance(subnet_ids, str) or len(subnet_ids) >= 2, "multi_az", multi_az,
                       f"needs subnets in at least two availability zones; got {len(subnet_ids)} subnet(s)")
         for group in allowed_security_group_ids:
-            c.require(not c.known(group) or bool(_SG_ID.match(group)), "allowed_security_group_ids", group,
+            c.require(not c.known(group) or bool(SECURITY_GROUP_ID.match(group)), "allowed_security_group_ids", group,
                       "use security group ids such as 'sg-0abc12345'; CIDRs are never allowed")
         c.require(1 <= snapshot_retention_days <= 35, "snapshot_retention_days", snapshot_retention_days,
                   "use 1 to 35 (daily snapshots are how a lost cache comes back)")
         for field, arn in (("kms_key_arn", kms_key_arn), ("alarm_topic_arn", alarm_topic_arn)):
             if arn is not None:
-                c.require(not c.known(arn) or bool(_ARN.match(arn)), field, arn,
+                c.require(not c.known(arn) or bool(ARN.match(arn)), field, arn,
                           "use a full ARN such as 'arn:aws:sns:eu-west-1:123456789012:alerts'")
         if secret_name is not None:
             c.require(bool(_SECRET_NAME.match(secret_name)), "secret_name", secret_name,

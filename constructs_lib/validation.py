@@ -14,10 +14,18 @@ from dataclasses import dataclass
 
 from cdktf import Token
 
-__all__ = ["DNS_LABEL", "Checks", "ConfigError", "Problem"]
+__all__ = ["ARN", "AWS_ACCOUNT_ID", "DNS_LABEL", "SECURITY_GROUP_ID", "SUBNET_ID", "VPC_ID", "Checks",
+           "ConfigError", "Problem"]
 
 #: RFC 1123 label, as Kubernetes and most AWS names want it.
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+#: AWS identifiers, as environment configs and constructs both check them.
+AWS_ACCOUNT_ID = re.compile(r"^\d{12}$")
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+ARN = re.compile(r"^arn:aws[\w-]*:[\w-]+:[\w-]*:\d{12}:.+$")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from constructs_lib.eks_cluster import CLUSTER_NAME, CLUSTER_NAME_FIX
 from constructs_lib.node_group import CapacityType, Taint
-from constructs_lib.validation import DNS_LABEL, Checks
+from constructs_lib.validation import AWS_ACCOUNT_ID, DNS_LABEL, SUBNET_ID, VPC_ID, Checks
 
 __all__ = [
     "AWS_REGIONS",
@@ -45,9 +45,6 @@ AWS_REGIONS = frozenset({
     "us-gov-west-1", "us-west-1", "us-west-2",
 })
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 _K8S_VERSION = re.compile(r"^1\.(\d{2})$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -197,7 +194,7 @@ def _suggest(value: str, choices: frozenset[str]) -> str:
 def _check_environment(env: Environment, c: Checks) -> None:
     c.require(bool(DNS_LABEL.match(env.name)) and len(env.name) <= 20, "name", env.name,
               "use lowercase letters, digits and hyphens, at most 20 characters (e.g. 'staging')")
-    c.require(bool(_ACCOUNT_ID.match(env.account_id)), "account_id", env.account_id,
+    c.require(bool(AWS_ACCOUNT_ID.match(env.account_id)), "account_id", env.account_id,
               "use the 12-digit AWS account id, as a string (e.g. '123456789012')")
     c.require(env.region in AWS_REGIONS, "region", env.region,
               "use an AWS region code such as 'eu-west-1'" + _suggest(env.region, AWS_REGIONS))
@@ -211,7 +208,7 @@ def _check_environment(env: Environment, c: Checks) -> None:
         # With a wrong account id, every ARN of the account would be reported too: report the id only.
         topic = f"arn:aws:sns:{env.region}:{env.account_id}:"
         ok = env.alerts_topic_arn.startswith(topic) and len(env.alerts_topic_arn) > len(topic)
-        c.require(ok or not _ACCOUNT_ID.match(env.account_id), "alerts_topic_arn", env.alerts_topic_arn,
+        c.require(ok or not AWS_ACCOUNT_ID.match(env.account_id), "alerts_topic_arn", env.alerts_topic_arn,
                   f"use an SNS topic ARN of this environment, '{topic}<topic>'")
     _check_network(env, c)
     _check_cluster(env, c)
@@ -221,12 +218,12 @@ def _check_environment(env: Environment, c: Checks) -> None:
 
 def _check_network(env: Environment, c: Checks) -> None:
     net = env.network
-    c.require(bool(_VPC_ID.match(net.vpc_id)), "network.vpc_id", net.vpc_id,
+    c.require(bool(VPC_ID.match(net.vpc_id)), "network.vpc_id", net.vpc_id,
               "use a VPC id such as 'vpc-0123456789abcdef0'")
     seen: set[str] = set()
     for i, subnet in enumerate(net.private_subnets):
         at = f"network.private_subnets[{i}]"
-        c.require(bool(_SUBNET_ID.match(subnet.id)), f"{at}.id", subnet.id,
+        c.require(bool(SUBNET_ID.match(subnet.id)), f"{at}.id", subnet.id,
                   "use a subnet id such as 'subnet-0123456789abcdef0'")
         c.require(subnet.id not in seen, f"{at}.id", subnet.id, "list each subnet once")
         seen.add(subnet.id)
@@ -258,7 +255,7 @@ def _check_cluster(env: Environment, c: Checks) -> None:
                   "use a CIDR such as '203.0.113.0/24'; never 0.0.0.0/0 (leave the list empty for a private endpoint)")
     for i, arn in enumerate(cl.admin_role_arns):
         own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/")
-        c.require(not _ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.admin_role_arns[{i}]", arn,
+        c.require(not AWS_ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.admin_role_arns[{i}]", arn,
                   f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
     names = [p.name for p in cl.node_pools]
     c.require(bool(names), "cluster.node_pools", [], "define at least one node pool")

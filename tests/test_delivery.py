@@ -17,6 +17,7 @@ from delivery.stacks import ci_stacks, stack_graph
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((REPO / ".github" / "actions").glob("*/action.yml"))
 SCRIPTS = tomllib.loads((REPO / "Pipfile").read_text())["scripts"]
 CDKTF_COMMANDS = {"diff", "deploy", "synth"}
 
@@ -28,12 +29,10 @@ def load(path: Path) -> dict:
 
 
 def run_lines(workflow: dict) -> list[str]:
-    lines = []
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            for line in step.get("run", "").splitlines():
-                lines.append(line.strip())
-    return lines
+    """Every shell line a workflow (its jobs' steps) or a composite action (its steps) runs."""
+    steps = [step for job in workflow.get("jobs", {}).values() for step in job["steps"]]
+    steps += workflow.get("runs", {}).get("steps", [])
+    return [line.strip() for step in steps for line in step.get("run", "").splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +57,13 @@ def test_there_are_pull_request_deploy_and_drift_workflows() -> None:
     assert "schedule" in drift["on"]
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+@pytest.mark.parametrize("path", WORKFLOWS + ACTIONS, ids=[str(p.relative_to(REPO)) for p in WORKFLOWS + ACTIONS])
 def test_workflows_call_only_commands_that_exist(path: Path) -> None:
-    lines = run_lines(load(path))
+    workflow = load(path)
+    for step in [s for job in workflow.get("jobs", {}).values() for s in job["steps"]]:
+        if step.get("uses", "").startswith("./"):
+            assert (REPO / step["uses"] / "action.yml").is_file(), step["uses"]
+    lines = run_lines(workflow)
     assert lines
     for line in lines:
         for script in re.findall(r"pipenv run (\w+)", line):
