@@ -6,11 +6,12 @@
 
 Each measurement is a fresh process, as a user or CI would run it:
 
-(a) fast: the app, ``main.py``, with the lazy provider imports (the default);
-(b) stock: the same app with ``CDKTF_FAST_IMPORTS=0``: the providers' own eager imports;
+(a) fast: the app, ``main.py``, as it runs by default: lazy provider imports in
+    Python and lazy provider indexes in Node;
+(b) stock: the same app with ``CDKTF_FAST_IMPORTS=0 CDKTF_FAST_NODE=0``: the
+    providers' own eager imports on both sides;
 (c) floor: writing the same JSON files from plain Python dicts (no cdktf, no Node);
-(d) (a) with ``CDKTF_FAST_NODE=1``: lazy JavaScript indexes too, once cold (building
-    the cached tarballs) and once warm;
+(d) (a) with ``CDKTF_FAST_NODE=0``: the Python side alone, to tell the two apart;
 
 then (a) with 10, 100 and 500 generated services added to one environment.
 For each: wall time of the whole process, CPU time and peak resident memory
@@ -108,12 +109,10 @@ def _child(mode: str, outdir: str, arg: str | None) -> None:
 
 # -- parent side ---------------------------------------------------------------------------------
 
-def _run(mode: str, outdir: Path, *, arg: str | None = None, fast: bool = True, node: bool = False,
-         cache: Path | None = None) -> dict:
-    env = {**os.environ, "CDKTF_FAST_IMPORTS": "1" if fast else "0", "CDKTF_FAST_NODE": "1" if node else "0",
+def _run(mode: str, outdir: Path, *, arg: str | None = None, fast: bool = True, node: bool = True) -> dict:
+    env = {**os.environ, "CDKTF_FAST_IMPORTS": "1" if fast else "0", "CDKTF_FAST_NODE": "1" if node and fast else "0",
            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    if cache is not None:
-        env["XDG_CACHE_HOME"] = str(cache)
+    env.pop("NODE_OPTIONS", None)
     command = [sys.executable, "-m", "fastsynth.bench", "--child", mode, str(outdir)] + ([arg] if arg else [])
     start = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -163,10 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         _run("floor", work / "floor-warmup", arg=str(module))  # compiles the dict literals once, like a .pyc
         print("measuring (c) floor ...", file=sys.stderr)
         floor = _run("floor", work / "floor", arg=str(module))
-        print("measuring (d) fast + lazy Node indexes, cold then warm ...", file=sys.stderr)
-        node_cold = _run("app", work / "node-cold", node=True, cache=work / "cache")
-        node_warm = _run("app", work / "node-warm", node=True, cache=work / "cache")
-        identical = all(_same_output(work / "fast", work / other) for other in ("stock", "node-cold", "node-warm"))
+        print("measuring (d) Python side only ...", file=sys.stderr)
+        python_only = _run("app", work / "python-only", node=False)
+        identical = all(_same_output(work / "fast", work / other) for other in ("stock", "python-only"))
         scaling = []
         for n in counts:
             print(f"measuring {n} generated services ...", file=sys.stderr)
@@ -177,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_row("(a) fast: every environment", fast))
     print(_row("(b) stock imports", stock))
     print(_row("(c) floor: plain dicts to JSON", floor))
-    print(_row("(d) CDKTF_FAST_NODE=1, cold cache", node_cold))
-    print(_row("(d) CDKTF_FAST_NODE=1, warm cache", node_warm))
+    print(_row("(d) Python side only (CDKTF_FAST_NODE=0)", python_only))
     for n, m in scaling:
         print(_row(f"(a) staging + {n} generated services", m))
     print()
@@ -186,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"a/b wall {fast['wall'] / stock['wall']:.3f}, CPU {cpu:.3f}, Python peak "
           f"{fast['py_peak'] / stock['py_peak']:.3f}, Node peak {fast['node_peak'] / stock['node_peak']:.3f}")
     print(f"a/c wall {fast['wall'] / floor['wall']:.1f}x the floor")
-    print(f"d/b wall {node_warm['wall'] / stock['wall']:.3f} (warm), {node_cold['wall'] / stock['wall']:.3f} (cold); "
-          f"Node peak {node_warm['node_peak'] / stock['node_peak']:.3f}")
+    print(f"d/b wall {python_only['wall'] / stock['wall']:.3f} (the Python side alone)")
     if len(scaling) >= 2:
         (n0, m0), (n1, m1) = scaling[0], scaling[-1]
         print(f"marginal cost per generated service: {(m1['wall'] - m0['wall']) / (n1 - n0) * 1000:.0f} ms wall, "

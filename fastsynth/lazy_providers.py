@@ -14,12 +14,11 @@ It also memoizes ``typing.get_type_hints`` for the generated
 generated code asks for them on every property it type-checks. The type
 checks themselves still run.
 
-On the Node side, behind the switch ``CDKTF_FAST_NODE=1``: the provider's
-JavaScript ``lib/index.js`` also requires all of its submodules. With the
-switch, the jsii kernel is handed a copy of the provider's assembly tarball
-whose ``index.js`` defines each submodule as a getter that requires it on first
-use (built once into ``$XDG_CACHE_HOME/acme-platform/lazy-index/``, keyed by
-the original's content hash); every other file is byte for byte the original.
+On the Node side: the provider's JavaScript ``lib/index.js`` requires all of
+its submodules too. ``fastsynth/lazy_index.cjs`` is preloaded into jsii's Node
+processes (``NODE_OPTIONS=--require``) and compiles that one file with each
+submodule behind a getter that requires it on first use; files on disk are not
+changed. ``CDKTF_FAST_NODE=0`` leaves Node alone.
 
 Switch it off with ``CDKTF_FAST_IMPORTS=0`` (the stock path, e.g. for
 ``pipenv run bench`` or to rule the hook out when debugging).
@@ -28,21 +27,18 @@ Switch it off with ``CDKTF_FAST_IMPORTS=0`` (the stock path, e.g. for
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
-import io
 import os
 import re
 import sys
-import tarfile
 import typing
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["PROVIDER_PACKAGES", "enabled", "install", "installed", "jsii_submodule_name", "lazy_index_tarball",
+__all__ = ["LAZY_INDEX_PRELOAD", "PROVIDER_PACKAGES", "enabled", "install", "installed", "jsii_submodule_name",
            "node_enabled"]
 
 #: The prebuilt provider packages this project uses.
@@ -62,8 +58,8 @@ def enabled() -> bool:
 
 
 def node_enabled() -> bool:
-    """True when ``CDKTF_FAST_NODE=1`` asks for lazy JavaScript indexes too."""
-    return os.environ.get("CDKTF_FAST_NODE", "0") == "1"
+    """False when ``CDKTF_FAST_NODE=0`` asks Node to load the providers' indexes eagerly."""
+    return os.environ.get("CDKTF_FAST_NODE", "1") != "0"
 
 
 def installed() -> bool:
@@ -87,7 +83,7 @@ def install(packages: Sequence[str] = PROVIDER_PACKAGES) -> bool:
     sys.meta_path.insert(0, _finder)
     _memoize_stub_type_hints()
     if node_enabled():
-        _load_lazy_javascript_indexes(packages)
+        _preload_lazy_javascript_indexes()
     return True
 
 
@@ -156,45 +152,20 @@ class _LazyProviderFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-# -- Node side (CDKTF_FAST_NODE=1) -----------------------------------------------------------------
+# -- Node side -------------------------------------------------------------------------------------
 
-_EAGER_REQUIRE = re.compile(rb'^exports\.(\w+) = require\("(\./[\w-]+)"\);$', re.MULTILINE)
-_LAZY_REQUIRE = (rb'Object.defineProperty(exports, "\1", { enumerable: true, configurable: true, '
-                 rb'get: function () { return require("\2"); } });')
-
-
-def lazy_index_tarball(original: Path, cache_dir: Path | None = None) -> Path:
-    """A copy of a provider's jsii tarball whose ``lib/index.js`` requires submodules on first use."""
-    digest = hashlib.sha256(original.read_bytes()).hexdigest()[:16]
-    cache = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "acme-platform" / "lazy-index"
-    target = cache / f"{original.name.removesuffix('.jsii.tgz')}-{digest}.lazy.jsii.tgz"
-    if target.exists():
-        return target
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.partial")
-    with tarfile.open(original, "r:gz") as source, tarfile.open(partial, "w:gz", compresslevel=1) as copy:
-        for member in source:
-            data = source.extractfile(member) if member.isfile() else None
-            if member.name == "package/lib/index.js" and data is not None:
-                content = _EAGER_REQUIRE.sub(_LAZY_REQUIRE, data.read())
-                member.size = len(content)
-                copy.addfile(member, io.BytesIO(content))
-            else:
-                copy.addfile(member, data)
-    partial.replace(target)  # atomic: a concurrent or interrupted build never leaves half a tarball
-    return target
+#: Compiles the providers' lib/index.js lazily inside the jsii kernel's Node processes.
+LAZY_INDEX_PRELOAD = Path(__file__).with_name("lazy_index.cjs")
 
 
-def _load_lazy_javascript_indexes(packages: Sequence[str]) -> None:
-    from jsii import _runtime
+def _preload_lazy_javascript_indexes() -> None:
+    """Add the preload to NODE_OPTIONS, which jsii's Node processes inherit when they start.
 
-    kernel = _runtime.kernel
-    original_load = kernel.load
-    assemblies = {f"@cdktf/provider-{p.removeprefix('cdktf_cdktf_provider_')}" for p in packages}
-
-    def load(name: str, version: str, tarball: str) -> None:
-        if name in assemblies:
-            tarball = str(lazy_index_tarball(Path(tarball)))
-        original_load(name, version, tarball)
-
-    kernel.load = load
+    Has no effect on a kernel that is already running: install before the first cdktf import.
+    """
+    if not LAZY_INDEX_PRELOAD.is_file():  # a partial copy of the tooling: Node would refuse to start
+        return
+    option = f'--require "{LAZY_INDEX_PRELOAD}"'
+    current = os.environ.get("NODE_OPTIONS", "")
+    if option not in current:
+        os.environ["NODE_OPTIONS"] = f"{current} {option}".strip()

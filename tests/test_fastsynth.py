@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tarfile
 import threading
@@ -123,21 +125,31 @@ def test_jsii_imports_an_unloaded_submodule_when_node_returns_its_type() -> None
     assert "@cdktf/provider-aws.wafv2RuleGroup.Wafv2RuleGroup" in _reference_map._types
 
 
-def test_lazy_index_tarball_changes_only_the_index(tmp_path: Path) -> None:
-    import cdktf_cdktf_provider_random
+def test_the_node_preload_makes_only_provider_indexes_lazy(tmp_path: Path) -> None:
+    """lazy_index.cjs on a stand-in provider package: a submodule loads when first used, not before."""
+    package = tmp_path / "node_modules" / "@cdktf" / "provider-demo" / "lib"
+    (package / "used").mkdir(parents=True)
+    (package / "unused").mkdir()
+    (package / "index.js").write_text('"use strict";\nexports.unused = exports.used = void 0;\n'
+                                      'exports.used = require("./used");\nexports.unused = require("./unused");\n')
+    for name in ("used", "unused"):
+        (package / name / "index.js").write_text(f'globalThis.loaded = [...(globalThis.loaded || []), "{name}"];\n'
+                                                 f'exports.name = "{name}";\n')
+    other = tmp_path / "node_modules" / "other" / "lib"
+    other.mkdir(parents=True)
+    (other / "index.js").write_text('exports.x = require("./x");\n')
+    (other / "x.js").write_text('globalThis.loaded = [...(globalThis.loaded || []), "other"];\n')
+    script = (f"const demo = require({json.dumps(str(package / 'index.js'))});"
+              "const before = [...(globalThis.loaded || [])];"
+              "const name = demo.used.name;"
+              f"require({json.dumps(str(other / 'index.js'))});"
+              "console.log(JSON.stringify({before, name, after: globalThis.loaded, keys: Object.keys(demo)}));")
+    result = subprocess.run(["node", "--require", str(lazy_providers.LAZY_INDEX_PRELOAD), "-e", script],
+                            capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == {"before": [], "name": "used", "after": ["used", "other"],
+                                         "keys": ["used", "unused"]}
 
-    (original,) = (Path(cdktf_cdktf_provider_random.__file__).parent / "_jsii").glob("*.jsii.tgz")
-    lazy = lazy_providers.lazy_index_tarball(original, cache_dir=tmp_path)
-    assert lazy_providers.lazy_index_tarball(original, cache_dir=tmp_path) == lazy  # cached
-    with tarfile.open(original) as a, tarfile.open(lazy) as b:
-        assert a.getnames() == b.getnames()
-        for name in a.getnames():
-            left, right = a.extractfile(name), b.extractfile(name)
-            if left is None:
-                continue
-            if name == "package/lib/index.js":
-                index = right.read().decode()
-                assert "= require(" not in index
-                assert 'Object.defineProperty(exports, "password", { enumerable: true' in index
-            else:
-                assert left.read() == right.read(), name
+
+def test_install_adds_the_preload_to_node_options() -> None:
+    if lazy_providers.node_enabled():
+        assert str(lazy_providers.LAZY_INDEX_PRELOAD) in os.environ.get("NODE_OPTIONS", "")
