@@ -196,8 +196,9 @@ class Microservice(Construct):
         managed nodes, the cluster security group); required with ``redis``.
     :param alerts: a PrometheusRule with the team's alerts; default ``DEFAULT_ALERTS`` (pods not
         ready, restart loops, and with a request metric the 5xx rate); ``None`` for none.
-    :param dashboards: Grafana dashboard JSON files (paths relative to the repository root), shipped
-        as a labelled ConfigMap that Grafana loads.
+    :param dashboards: Grafana dashboard JSON files, shipped as a labelled ConfigMap that Grafana
+        loads (pass ``Path(__file__).parent / ...`` from a stack; relative paths are read from the
+        current directory). Only the file name reaches the output.
     """
 
     def __init__(self, scope: Construct, id: str, *, image: str, port: int = 8080, replicas: int = 2,
@@ -554,7 +555,7 @@ def _dashboard_problem(path: Path) -> str | None:
     try:
         model = json.loads(path.read_text())
     except FileNotFoundError:
-        return "no such file (paths are relative to the repository root)"
+        return "no such file (relative paths are read from the current directory)"
     except (OSError, ValueError) as error:
         return f"not readable JSON ({error})"
     if not isinstance(model, dict) or not isinstance(model.get("title"), str) or not isinstance(

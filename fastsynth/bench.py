@@ -79,14 +79,14 @@ def _report() -> None:
 
 def _child(mode: str, outdir: str, arg: str | None) -> None:
     sys.path.insert(0, str(ROOT))
-    if mode == "app":
+    if mode != "floor":
+        # First: main installs the import hooks (and Node's preload) before cdktf starts Node.
         import main
-
+    if mode == "app":
         main.synthesize(None, Path(outdir))
     elif mode == "scale":
         from cdktf import App
 
-        import main
         from constructs_lib import MetricsEndpoint, Microservice
         from environments import ENVIRONMENTS
         from stacks import build_environment

@@ -25,7 +25,6 @@ from .base import KubernetesStack
 #: The Kubernetes Secret (monitoring namespace) Alertmanager reads receiver credentials from; the
 #: services stack fills it from Secrets Manager ``<env>/alertmanager``.
 RECEIVER_SECRET = "alertmanager-receivers"
-RECEIVER_KEYS = ("slack_webhook_url", "pagerduty_routing_key")
 
 
 class PlatformStack(KubernetesStack):

@@ -32,7 +32,7 @@ from constructs_lib import (
 from environments import Environment
 
 from .base import KubernetesStack
-from .platform import RECEIVER_KEYS, RECEIVER_SECRET
+from .platform import RECEIVER_SECRET
 
 NAMESPACE = "shop"
 #: Grafana dashboards the service teams own, one JSON model per file (export from Grafana, keep the uid).
@@ -56,8 +56,11 @@ class ServicesStack(KubernetesStack):
         super().__init__(scope, env)
         # Platform custom resources: here, because their CRDs come with the platform stack.
         store = SecretStore(self, "secret-store", region=env.region)
+        # The keys the environment's receivers read (a PagerDuty key only where PagerDuty pages).
+        receiver_keys = sorted({ref.key for receiver in monitoring.alert_receivers for ref in receiver.secrets
+                                if ref is not None and ref.name == RECEIVER_SECRET})
         external_secret(self, "alertmanager-receivers", name=RECEIVER_SECRET, namespace=monitoring.namespace,
-                        data={key: f"{env.secrets_prefix}alertmanager#{key}" for key in RECEIVER_KEYS},
+                        data={key: f"{env.secrets_prefix}alertmanager#{key}" for key in receiver_keys},
                         depends_on=[store.manifest])
 
         namespace = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(

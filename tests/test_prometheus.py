@@ -128,6 +128,10 @@ def test_alert_routes_and_receivers_read_credentials_from_secrets(stacks: dict) 
                           if m["metadata"]["name"] == "alertmanager-receivers"]
     assert receiver_secret["metadata"]["namespace"] == "monitoring"
     assert {d["remoteRef"]["key"] for d in receiver_secret["spec"]["data"]} == {"production/alertmanager"}
+    assert [d["secretKey"] for d in receiver_secret["spec"]["data"]] == ["pagerduty_routing_key", "slack_webhook_url"]
+    (staging_secret,) = [m for m in manifests(stacks["staging-services"], "ExternalSecret")
+                         if m["metadata"]["name"] == "alertmanager-receivers"]
+    assert [d["secretKey"] for d in staging_secret["spec"]["data"]] == ["slack_webhook_url"]  # no PagerDuty there
 
 
 def test_external_secrets_reads_only_the_environment_prefix(stacks: dict) -> None:
