@@ -73,16 +73,33 @@ def synthesize(env_names: list[str] | None, outdir: Path) -> list[str]:
     return [stack.node.id for stack in app.node.children if hasattr(stack, "layer")]
 
 
+def _watch(env_names: list[str] | None, outdir: Path) -> int:
+    """``--watch``: one warm worker per environment when there are CPUs for it, else this process."""
+    from environments import ENVIRONMENTS
+    from fastsynth.watch import ParallelSynthesizer, watch
+
+    root = Path(__file__).resolve().parent
+    names = env_names or list(ENVIRONMENTS)
+    parallel = len(names) > 1 and (os.cpu_count() or 1) > 1
+    synthesizer = ParallelSynthesizer(names, outdir, root) if parallel else None
+    try:
+        if synthesizer is not None:
+            watch(synthesizer, root, reload=lambda: None)  # the workers reload their own modules
+        else:
+            watch(lambda: synthesize(env_names, outdir), root)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if synthesizer is not None:
+            synthesizer.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     env_names = args.envs or [n for n in os.environ.get("ENVIRONMENT", "").split(",") if n] or None
     if args.watch:
-        from fastsynth.watch import watch
-
-        try:
-            watch(lambda: synthesize(env_names, Path(args.outdir)), Path(__file__).resolve().parent)
-        except KeyboardInterrupt:
-            return 0
+        return _watch(env_names, Path(args.outdir))
     from constructs_lib.validation import ConfigError
 
     try:

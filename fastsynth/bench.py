@@ -13,7 +13,9 @@ Each measurement is a fresh process, as a user or CI would run it:
 (c) floor: writing the same JSON files from plain Python dicts (no cdktf, no Node);
 (d) (a) with ``CDKTF_FAST_NODE=0``: the Python side alone, to tell the two apart;
 
-then (a) with 10, 100 and 500 generated services added to one environment.
+then (a) with 10, 100 and 500 generated services added to one environment, and
+watch mode: the median of 8 warm re-syntheses of every environment (each worker
+reloads the project's modules first, as after an edit).
 For each: wall time of the whole process, CPU time and peak resident memory
 of Python and of the jsii Node process. Read from ``/proc``, so Linux only.
 Times vary on shared machines: compare ratios within one run, not across runs.
@@ -26,6 +28,7 @@ import json
 import os
 import pprint
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,6 +126,26 @@ def _run(mode: str, outdir: Path, *, arg: str | None = None, fast: bool = True, 
     return {"wall": wall, **json.loads(line[len("BENCH "):])}
 
 
+def _watch_timings(environments: list[str], runs: int = 8) -> tuple[float, list[float]]:
+    from fastsynth.watch import ParallelSynthesizer  # no cdktf in this process: the workers have it
+
+    os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    with tempfile.TemporaryDirectory(prefix="bench-watch.") as tmp:
+        synthesizer = ParallelSynthesizer(environments, Path(tmp) / "out", ROOT)
+        try:
+            start = time.perf_counter()
+            synthesizer()
+            cold = time.perf_counter() - start
+            warm = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                synthesizer()
+                warm.append(time.perf_counter() - start)
+        finally:
+            synthesizer.close()
+    return cold, warm
+
+
 def _floor_module(synth_dir: Path, target: Path) -> Path:
     files = {str(p.relative_to(synth_dir)): json.loads(p.read_text()) for p in sorted(synth_dir.rglob("*.json"))}
     target.write_text("FILES = " + pprint.pformat(files, width=120, sort_dicts=False) + "\n")
@@ -165,10 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         print("measuring (d) Python side only ...", file=sys.stderr)
         python_only = _run("app", work / "python-only", node=False)
         identical = all(_same_output(work / "fast", work / other) for other in ("stock", "python-only"))
+        print("measuring watch mode ...", file=sys.stderr)
+        manifest = json.loads((work / "fast" / "manifest.json").read_text())
+        cold, warm = _watch_timings(sorted({name.rsplit("-", 1)[0] for name in manifest["stacks"]}))
         scaling = []
         for n in counts:
             print(f"measuring {n} generated services ...", file=sys.stderr)
             scaling.append((n, _run("scale", work / f"scale-{n}", arg=str(n))))
+
 
     print("| run | wall s | Python CPU s | Node CPU s | Python peak MiB | Node peak MiB |")
     print("|---|---|---|---|---|---|")
@@ -188,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         (n0, m0), (n1, m1) = scaling[0], scaling[-1]
         print(f"marginal cost per generated service: {(m1['wall'] - m0['wall']) / (n1 - n0) * 1000:.0f} ms wall, "
               f"{(m1['py_peak'] - m0['py_peak']) / (n1 - n0) * 1024:.0f} KiB Python peak")
+    print(f"watch mode: first synthesis {cold:.2f} s, then re-synthesis median {statistics.median(warm):.2f} s "
+          f"(min {min(warm):.2f}, max {max(warm):.2f}, {len(warm)} runs)")
     print(f"(a), (b) and (d) output byte-identical: {'yes' if identical else 'NO'}")
     return 0 if identical else 1
 

@@ -3,7 +3,9 @@
 The first synthesis pays for starting Node and loading the provider
 assemblies; after that, an edit under ``constructs_lib/``, ``stacks/`` or
 ``environments/`` reloads only the project's own modules and synthesizes
-again in the same process. A mistake in the edited code is reported (a
+again in a warm process. With more than one environment and more than one
+CPU, each environment has its own warm worker process and they synthesize
+side by side; their outputs are merged into exactly what one process writes. A mistake in the edited code is reported (a
 configuration error as its message, anything else as a traceback) and the
 watcher keeps going; the previous output stays in place until a synthesis
 succeeds.
@@ -11,13 +13,20 @@ succeeds.
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["WATCHED", "reload_project", "snapshot", "watch"]
+__all__ = ["WATCHED", "ParallelSynthesizer", "SynthesisFailed", "merge_outputs", "reload_project", "snapshot",
+           "watch"]
 
 #: The project's own packages: what an edit can change, and what is reloaded.
 WATCHED = ("constructs_lib", "stacks", "environments")
@@ -52,6 +61,8 @@ def watch(synthesize: Callable[[], list[str]], root: Path, *, interval: float = 
         except Exception as error:  # report and keep watching: the next edit may fix it
             if type(error).__name__ == "ConfigError":
                 out(f"error: {error}")
+            elif isinstance(error, SynthesisFailed):
+                out(str(error))  # the worker's own report
             else:
                 out("".join(traceback.format_exception(error)).rstrip())
             out(f"synthesis failed after {time.perf_counter() - start:.2f} s; previous output kept; watching")
@@ -68,3 +79,119 @@ def watch(synthesize: Callable[[], list[str]], root: Path, *, interval: float = 
         seen = current
         out(f"changed: {', '.join(changed)}")
         reload()
+
+
+class SynthesisFailed(RuntimeError):
+    """A worker's synthesis failed; the message is what it printed (an error line or a traceback)."""
+
+
+def merge_outputs(parts: Sequence[Path], target: Path) -> None:
+    """Merge per-environment syntheses into ``target``, as one synthesis of them all writes it."""
+    manifest: dict = {"version": None, "stacks": {}}
+    for part in parts:
+        own = json.loads((part / "manifest.json").read_text())
+        manifest["version"] = own["version"]
+        manifest["stacks"].update(own["stacks"])
+        shutil.copytree(part / "stacks", target / "stacks", dirs_exist_ok=True)
+    (target / "manifest.json").write_text(_cdktf_json(manifest))
+
+
+def _cdktf_json(value: object, indent: str = "") -> str:
+    """JSON as cdktf writes manifest.json: keys sorted, two-space indent, empty lists broken over lines."""
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(key)}: {_cdktf_json(item, inner)}" for key, item in sorted(value.items())]
+        return "{\n" + ",\n".join(items) + ("\n" if items else "") + indent + "}"
+    if isinstance(value, list):
+        items = [inner + _cdktf_json(item, inner) for item in value]
+        return "[\n" + ",\n".join(items) + ("\n" if items else "") + indent + "]"
+    return json.dumps(value)
+
+
+class ParallelSynthesizer:
+    """One warm worker process per environment; a call synthesizes them all side by side into ``outdir``."""
+
+    def __init__(self, env_names: Sequence[str], outdir: Path, root: Path) -> None:
+        self.env_names = list(env_names)
+        self.outdir = outdir.resolve()
+        self.root = root
+        self.workers: dict[str, subprocess.Popen] = {}
+
+    def _worker(self, env: str) -> subprocess.Popen:
+        worker = self.workers.get(env)
+        if worker is None or worker.poll() is not None:
+            worker = self.workers[env] = subprocess.Popen(
+                [sys.executable, "-m", "fastsynth.watch", "--worker", env], cwd=self.root,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        return worker
+
+    def __call__(self) -> list[str]:
+        self.outdir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{self.outdir.name}.", dir=self.outdir.parent))
+        try:
+            for env in self.env_names:  # all start before any is waited for
+                worker = self._worker(env)
+                assert worker.stdin is not None
+                worker.stdin.write(json.dumps({"outdir": str(work / env)}) + "\n")
+            replies = {env: self._reply(env) for env in self.env_names}
+            failed = [reply["message"] for reply in replies.values() if not reply["ok"]]
+            if failed:  # the same mistake breaks every environment: say it once
+                raise SynthesisFailed("\n".join(dict.fromkeys(failed)))
+            merged = work / "merged"
+            merged.mkdir()
+            merge_outputs([work / env for env in self.env_names], merged)
+            umask = os.umask(0)
+            os.umask(umask)
+            merged.chmod(0o777 & ~umask)
+            if self.outdir.exists():
+                shutil.rmtree(self.outdir)
+            merged.rename(self.outdir)
+            return [stack for reply in replies.values() for stack in reply["stacks"]]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _reply(self, env: str) -> dict:
+        worker = self.workers[env]
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        if not line:
+            worker.wait()
+            return {"ok": False,
+                    "message": f"the {env} worker exited ({worker.returncode}); it restarts on the next edit"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait()
+
+
+def _serve(env: str) -> int:
+    """A worker: synthesize ``env`` into each directory asked for on stdin; answer one JSON line each."""
+    import main  # first: installs the import hooks before cdktf starts Node
+
+    first = True
+    for line in sys.stdin:
+        request = json.loads(line)
+        if not first:
+            reload_project()
+        first = False
+        from constructs_lib.validation import ConfigError  # the class of the modules just (re)loaded
+
+        try:
+            stacks = main.synthesize([env], Path(request["outdir"]))
+        except ConfigError as error:
+            reply = {"ok": False, "message": f"error: {error}"}
+        except Exception as error:  # report it; the next edit may fix it
+            reply = {"ok": False, "message": "".join(traceback.format_exception(error)).rstrip()}
+        else:
+            reply = {"ok": True, "stacks": stacks}
+        print(json.dumps(reply), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="watch-mode worker (internal)")
+    parser.add_argument("--worker", required=True, metavar="ENV")
+    sys.exit(_serve(parser.parse_args().worker))

@@ -153,3 +153,29 @@ def test_the_node_preload_makes_only_provider_indexes_lazy(tmp_path: Path) -> No
 def test_install_adds_the_preload_to_node_options() -> None:
     if lazy_providers.node_enabled():
         assert str(lazy_providers.LAZY_INDEX_PRELOAD) in os.environ.get("NODE_OPTIONS", "")
+
+
+def test_parallel_watch_writes_what_one_process_writes(synth_dir: Path, tmp_path: Path) -> None:
+    """Watch mode's per-environment workers, merged, are byte for byte the app's one-process output."""
+    from fastsynth.watch import ParallelSynthesizer, SynthesisFailed
+
+    root = Path(__file__).resolve().parent.parent
+    outdir = tmp_path / "cdktf.out"
+    synthesizer = ParallelSynthesizer(["staging", "production"], outdir, root)
+    try:
+        for _ in range(2):  # cold workers, then warm ones after a reload
+            stacks = synthesizer()
+            assert sorted(stacks) == sorted(p.name for p in (synth_dir / "stacks").iterdir())
+            files = sorted(str(p.relative_to(synth_dir)) for p in synth_dir.rglob("*") if p.is_file())
+            assert files == sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*") if p.is_file())
+            for name in files:
+                assert (outdir / name).read_bytes() == (synth_dir / name).read_bytes(), name
+    finally:
+        synthesizer.close()
+    broken = ParallelSynthesizer(["staging", "nowhere"], tmp_path / "other.out", root)
+    try:
+        with pytest.raises(SynthesisFailed, match=r"the nowhere worker exited \(1\)"):
+            broken()
+        assert not (tmp_path / "other.out").exists()  # nothing half-written
+    finally:
+        broken.close()
