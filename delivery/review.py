@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .risks import STATEFUL_TYPES, forces_replacement
+from .risks import SERVING_TYPES, STATEFUL_TYPES, forces_replacement
 
 __all__ = ["CHANGE", "NO_CHANGE", "RISKY", "Review", "compare", "main", "render_markdown", "review"]
 
@@ -68,7 +68,7 @@ class ResourceChange:
 
 @dataclass(frozen=True)
 class Risk:
-    kind: str  # destroy-stateful | replace | rename
+    kind: str  # destroy-stateful | remove-serving | replace | rename
     stack: str
     address: str
     message: str
@@ -218,6 +218,11 @@ def compare(base_dir: Path | None, head_dir: Path, *, base: str = "base") -> Rev
                                   f"{_STATEFUL_NAMES[type_]} `{address}` is **destroyed**, and its data with it.",
                                   "if this is not intended, restore the construct; if it is, say so in the pull "
                                   "request (protected resources also need `prevent_destroy` lifted first)"))
+            elif type_ in SERVING_TYPES:
+                risks.append(Risk("remove-serving", stack, address,
+                                  f"{SERVING_TYPES[type_]} `{address}` is **deleted**: whatever it serves stops.",
+                                  "if the service moves to a new name, add the new one and merge, then remove the "
+                                  "old one in a later change, so that both serve in between"))
         for address in sorted(old.keys() & new.keys()):
             attribute_changes = _attribute_changes(old[address], new[address])
             if not attribute_changes:
@@ -235,7 +240,7 @@ def compare(base_dir: Path | None, head_dir: Path, *, base: str = "base") -> Rev
                     + (f"; it is stateful ({_STATEFUL_NAMES[type_]})." if stateful else "."),
                     "revert that argument if the replacement is not intended; otherwise plan it "
                     "(create_before_destroy, a maintenance window) and say so in the pull request"))
-    order = {"destroy-stateful": 0, "replace": 1, "rename": 2}
+    order = {"destroy-stateful": 0, "remove-serving": 1, "replace": 2, "rename": 3}
     risks.sort(key=lambda r: (order[r.kind], r.stack, r.address))
     environments = sorted({_environment(s) for s in old_stacks.keys() | new_stacks.keys()})
     return Review(base, changes, risks, environments)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-__all__ = ["FORCES_REPLACEMENT", "STATEFUL_TYPES", "forces_replacement"]
+__all__ = ["FORCES_REPLACEMENT", "SERVING_TYPES", "STATEFUL_TYPES", "forces_replacement"]
 
 #: Losing one of these loses data or takes an environment down.
 STATEFUL_TYPES = frozenset({
@@ -21,6 +21,13 @@ STATEFUL_TYPES = frozenset({
     "aws_eks_node_group",
     "aws_kms_key",
     "aws_secretsmanager_secret",
+})
+
+#: Deleting one of these takes traffic away from a running service (kind, as reviewers say it).
+SERVING_TYPES = MappingProxyType({
+    "kubernetes_deployment_v1": "Deployment",
+    "kubernetes_service_v1": "Service",
+    "kubernetes_ingress_v1": "Ingress",
 })
 
 _METADATA = ("metadata.name", "metadata.namespace")

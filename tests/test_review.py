@@ -117,6 +117,16 @@ def test_removing_a_stateful_resource_is_a_risk(repo: Path, capsys) -> None:
     assert "ElastiCache `aws_elasticache_replication_group.sessions_replication-group_2` is **destroyed**" in markdown
 
 
+def test_removing_a_serving_resource_is_a_risk(repo: Path, capsys) -> None:
+    stacks = base_stacks()
+    del stacks["staging-services"]["resource"]["kubernetes_deployment_v1"]
+    code, out = run_review(repo, stacks, capsys=capsys)
+    assert code == review_module.RISKY
+    (risk,) = json.loads(out)["risks"]
+    assert (risk["kind"], risk["address"]) == ("remove-serving", "kubernetes_deployment_v1.checkout_deployment_1")
+    assert "Deployment `kubernetes_deployment_v1.checkout_deployment_1` is **deleted**" in risk["message"]
+
+
 def test_a_renamed_construct_is_caught_with_the_fix(repo: Path, capsys) -> None:
     stacks = base_stacks()
     services = stacks["staging-services"]["resource"]["kubernetes_service_v1"]
