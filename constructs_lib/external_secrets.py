@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from cdktf import ITerraformDependable, Token
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_helm.release import Release
 from cdktf_cdktf_provider_kubernetes.manifest import Manifest
@@ -132,8 +132,7 @@ def external_secret(scope: Construct, id: str, *, name: str, namespace: str, dat
     entries = []
     for key, ref in sorted(data.items()):
         match = SECRET_REF.match(ref)
-        assert match or Token.is_unresolved(ref), ref
-        assert match is not None
+        assert match, ref  # callers validate with SECRET_REF
         entries.append({"secretKey": key, "remoteRef": {"key": match["name"], "property": match["key"]}})
     return Manifest(scope, id, manifest={
         "apiVersion": "external-secrets.io/v1",

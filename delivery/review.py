@@ -130,7 +130,7 @@ def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         for key, item in value.items():
             if key == "//" and not path:
                 continue  # cdktf's metadata: the construct path, not an argument
-            yield from _flatten(item, f"{path}.{key}" if path and not path.endswith("> ") else f"{path}{key}")
+            yield from _flatten(item, _child(path, key))
     elif isinstance(value, list):
         if not value:
             yield path, []
@@ -138,6 +138,11 @@ def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from _flatten(item, f"{path}[{index}]")
     else:
         yield path, value
+
+
+def _child(path: str, key: str) -> str:
+    """``spec`` + ``replicas`` -> ``spec.replicas``; inside an opened JSON string, ``values[0] > key``."""
+    return f"{path}{key}" if not path or path.endswith("> ") else f"{path}.{key}"
 
 
 def _leaves(body: dict) -> dict[str, Any]:

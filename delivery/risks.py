@@ -8,6 +8,7 @@ library no longer emits fails the build.
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 
 __all__ = ["FORCES_REPLACEMENT", "SERVING_TYPES", "STATEFUL_TYPES", "forces_replacement"]
@@ -81,6 +82,4 @@ def forces_replacement(resource_type: str, changed_paths: list[str]) -> list[str
 
 def _without_indexes(path: str) -> str:
     """``metadata[0].name`` and ``metadata.name`` are the same argument (lists of one block)."""
-    import re
-
     return re.sub(r"\[\d+\]", "", path)

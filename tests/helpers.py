@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from cdktf import TerraformStack, Testing
 
@@ -40,3 +41,16 @@ def assert_config_error(build: Callable[[], object], where: str, message: str) -
         assert re.search(message, text), text
     else:
         raise AssertionError(f"expected a ConfigError matching {message!r}")
+
+
+def tree(root: Path) -> list[str]:
+    """Every file below ``root``, relative to it, sorted."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def assert_same_tree(expected: Path, actual: Path) -> None:
+    """``actual`` holds the same files as ``expected``, byte for byte (and not two empty trees)."""
+    assert tree(expected), f"nothing in {expected}"
+    assert tree(actual) == tree(expected)
+    for name in tree(expected):
+        assert (actual / name).read_bytes() == (expected / name).read_bytes(), name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import os
 import re
 import shutil
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 import main
+from helpers import assert_same_tree
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("main.py", "cdktf.json", "constructs_lib", "environments", "stacks", "fastsynth")
@@ -28,18 +28,16 @@ def checkout_copy(dest: Path) -> Path:
     return dest
 
 
-def run_main(cwd: Path, *args: str, fast_imports: bool = True) -> subprocess.CompletedProcess:
+def run_main(cwd: Path, *args: str, fast_imports: bool = True, fast_node: bool | None = None
+             ) -> subprocess.CompletedProcess:
+    fast_node = fast_imports if fast_node is None else fast_node
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-           "CDKTF_FAST_IMPORTS": "1" if fast_imports else "0", "CDKTF_FAST_NODE": "1" if fast_imports else "0"}
+           "CDKTF_FAST_IMPORTS": "1" if fast_imports else "0", "CDKTF_FAST_NODE": "1" if fast_node else "0"}
     env.pop("NODE_OPTIONS", None)  # this process's preload must not leak into the stock run
     env.pop("ENVIRONMENT", None)
     env.pop("CDKTF_OUTDIR", None)
     return subprocess.run([sys.executable, "main.py", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
-
-
-def tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def test_output_is_byte_identical_across_runs_checkouts_and_import_paths(synth_dir: Path, tmp_path: Path) -> None:
@@ -48,11 +46,7 @@ def test_output_is_byte_identical_across_runs_checkouts_and_import_paths(synth_d
     other = checkout_copy(tmp_path / "another" / "checkout")
     result = run_main(other, fast_imports=False)
     assert result.returncode == 0, result.stderr
-    again = other / "cdktf.out"
-    assert tree(again) == tree(synth_dir)
-    assert tree(synth_dir)  # not two empty trees
-    _, mismatch, errors = filecmp.cmpfiles(synth_dir, again, tree(synth_dir), shallow=False)
-    assert mismatch == errors == []
+    assert_same_tree(synth_dir, other / "cdktf.out")
 
 
 def test_output_holds_no_absolute_path_or_checkout_name(synth_dir: Path) -> None:
@@ -103,11 +97,6 @@ def test_no_token_was_lost_in_synthesis(synth_dir: Path) -> None:
 
 def test_the_python_side_alone_writes_the_same_bytes(synth_dir: Path, tmp_path: Path) -> None:
     """CDKTF_FAST_NODE=0 (Python's lazy imports without Node's lazy indexes) changes nothing either."""
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDKTF_FAST_NODE": "0"}
-    env.pop("NODE_OPTIONS", None)
-    result = subprocess.run([sys.executable, "main.py", "--outdir", str(tmp_path / "out")], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=900)
+    result = run_main(REPO, "--outdir", str(tmp_path / "out"), fast_node=False)
     assert result.returncode == 0, result.stderr
-    assert tree(tmp_path / "out") == tree(synth_dir)
-    _, mismatch, errors = filecmp.cmpfiles(synth_dir, tmp_path / "out", tree(synth_dir), shallow=False)
-    assert mismatch == errors == []
+    assert_same_tree(synth_dir, tmp_path / "out")

@@ -16,6 +16,7 @@ import pytest
 from fastsynth import lazy_providers
 from fastsynth.bench import _descendants, _node_usage
 from fastsynth.watch import reload_project, snapshot, watch
+from helpers import assert_same_tree
 
 #: These check the hook itself; with CDKTF_FAST_IMPORTS=0 the session runs on the stock path.
 needs_fast_path = pytest.mark.skipif(not lazy_providers.enabled(), reason="CDKTF_FAST_IMPORTS=0")
@@ -167,10 +168,7 @@ def test_parallel_watch_writes_what_one_process_writes(synth_dir: Path, tmp_path
         for _ in range(2):  # cold workers, then warm ones after a reload
             stacks = synthesizer()
             assert sorted(stacks) == sorted(p.name for p in (synth_dir / "stacks").iterdir())
-            files = sorted(str(p.relative_to(synth_dir)) for p in synth_dir.rglob("*") if p.is_file())
-            assert files == sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*") if p.is_file())
-            for name in files:
-                assert (outdir / name).read_bytes() == (synth_dir / name).read_bytes(), name
+            assert_same_tree(synth_dir, outdir)
     finally:
         synthesizer.close()
     broken = ParallelSynthesizer(["staging", "nowhere"], tmp_path / "other.out", root)
