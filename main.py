@@ -47,7 +47,7 @@ def synthesize(env_names: list[str] | None, outdir: Path) -> list[str]:
     from cdktf import App
 
     from environments import ENVIRONMENTS
-    from stacks import build_environments
+    from stacks import build_environments, check
 
     unknown = sorted(set(env_names or ()) - set(ENVIRONMENTS))
     if unknown:
@@ -64,6 +64,7 @@ def synthesize(env_names: list[str] | None, outdir: Path) -> list[str]:
     try:
         app = App(outdir=str(staging))
         build_environments(app, selected)
+        check(app)  # the environments' rules, on every construct, before anything is written
         app.synth()
         if outdir.exists():
             shutil.rmtree(outdir)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from cdktf import Token
 
+from .redact import redact
+
 __all__ = ["ARN", "AWS_ACCOUNT_ID", "DNS_LABEL", "SECURITY_GROUP_ID", "SUBNET_ID", "VPC_ID", "Checks",
            "ConfigError", "Problem"]
 
@@ -37,7 +39,8 @@ class Problem:
     fix: str
 
     def render(self) -> str:
-        return f"{self.field} = {self.value!r}: {self.fix}"
+        """``field = value: fix``; a value that is, or looks like, a credential is masked."""
+        return f"{self.field} = {redact(self.value, name=self.field)!r}: {self.fix}"
 
 
 class ConfigError(ValueError):

@@ -29,6 +29,7 @@ __all__ = [
     "StateStack",
     "build_environment",
     "build_environments",
+    "check",
     "default_tags",
 ]
 
@@ -60,6 +61,11 @@ def build_environment(scope: Construct, env: Environment) -> EnvironmentStacks:
         if isinstance(service, Microservice):
             platform.monitoring.check_selects(service)
     return EnvironmentStacks(state=StateStack(scope, env), cluster=cluster, platform=platform, services=services)
+
+
+def check(app: Construct) -> None:
+    """Apply every environment's rules to every construct under ``app``; raise ``ConfigError`` with all
+    problems. Call after the last construct is added and before ``app.synth()``."""
 
 
 def build_environments(scope: Construct, envs: Iterable[Environment]) -> dict[str, EnvironmentStacks]:
