@@ -136,10 +136,16 @@ class Limits:
 
     The caps stop a typo (``replicas=200``) from scaling the infrastructure
     tenfold; raising one is a reviewed change to this file.
+
+    ``max_cost_increase_percent`` and ``max_cost_increase_usd``: a change that raises the
+    environment's worst-case monthly cost by more than either is a risk in the review
+    (``pipenv run review``); defaults 50 % and $2,000 a month.
     """
 
     max_replicas_per_service: int
     max_nodes_per_group: int
+    max_cost_increase_percent: int = 50
+    max_cost_increase_usd: int = 2000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -287,6 +293,10 @@ def _check_limits(limits: Limits, c: Checks) -> None:
               limits.max_replicas_per_service, "use 1 or more")
     c.require(limits.max_nodes_per_group >= 1, "limits.max_nodes_per_group",
               limits.max_nodes_per_group, "use 1 or more")
+    c.require(limits.max_cost_increase_percent >= 0, "limits.max_cost_increase_percent",
+              limits.max_cost_increase_percent, "use 0 or more (percent of the current monthly cost)")
+    c.require(limits.max_cost_increase_usd >= 0, "limits.max_cost_increase_usd",
+              limits.max_cost_increase_usd, "use 0 or more (US dollars a month)")
 
 
 def _check_state(state: StateBackend, c: Checks) -> None:
