@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib import Microservice
+from constructs_lib import ConfigError, Microservice
 from environments import Environment
 
 from .base import REPOSITORY, TERRAFORM_VERSION, EnvironmentStack, KubernetesStack, RemoteStateStack, default_tags
@@ -66,6 +66,10 @@ def build_environment(scope: Construct, env: Environment) -> EnvironmentStacks:
 def check(app: Construct) -> None:
     """Apply every environment's rules to every construct under ``app``; raise ``ConfigError`` with all
     problems. Call after the last construct is added and before ``app.synth()``."""
+    errors = [error for stack in app.node.children if isinstance(stack, EnvironmentStack)
+              for error in stack.guardrails.check(stack)]
+    if errors:
+        raise ConfigError.merge(errors)
 
 
 def build_environments(scope: Construct, envs: Iterable[Environment]) -> dict[str, EnvironmentStacks]:

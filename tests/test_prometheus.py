@@ -282,7 +282,7 @@ BAD_MONITORING = {
     "receiver without secret": ({"alert_receivers": [PagerDutyReceiver(name="pd", routing_key_secret=None)]},
                                 r"alert_receivers\[0\] secret = None: pass SecretKeyRef"),
     "duplicate receivers": ({"alert_receivers": [SLACK, SLACK]}, r"alert_receivers\[1\].name = 'slack': give each"),
-    "password as secret name": ({"grafana_admin_secret": "Hunter2!"}, r"grafana_admin_secret = 'Hunter2!'"),
+    "password as secret name": ({"grafana_admin_secret": "Hunter2!"}, r"grafana_admin_secret = '\(sensitive\)'"),
 }
 
 
