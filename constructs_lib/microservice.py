@@ -92,7 +92,7 @@ from .guardrails import Guardrails, suppress
 from .node_group import EksNodeGroup, Taint
 from .prometheus import Alerts, service_alert_rules
 from .redis import ManagedRedis
-from .validation import DNS_LABEL, Checks, checked_props
+from .validation import DNS_LABEL, Checks, checked_fields, checked_props
 
 __all__ = ["DEFAULT_ALERTS", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
 
@@ -104,6 +104,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATH = re.compile(r"^/[\w\-./]*$")
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class MetricsEndpoint:
     """Where the service exposes Prometheus metrics; a ServiceMonitor scrapes it.
@@ -118,6 +119,7 @@ class MetricsEndpoint:
     interval: str = "30s"
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class JvmOptions:
     """A JVM service: the heap follows the container's memory limit.
@@ -129,6 +131,7 @@ class JvmOptions:
     heap_percent: int = 75
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Autoscaling:
     """A HorizontalPodAutoscaler (v2) on CPU utilisation of the requests.
@@ -143,6 +146,7 @@ class Autoscaling:
     cpu_percent: int = 70
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Probes:
     """HTTP health endpoints. Defaults: ``/readyz`` and ``/livez``; with ``jvm``, Spring Boot's

@@ -31,7 +31,7 @@ from constructs import Construct
 
 from ._aws import ec2_instance_types, unknown_instance_type_fix
 from ._kubernetes_names import LABEL_VALUE_FIX, QUALIFIED_NAME_FIX, is_label_value, is_qualified_name
-from .validation import Checks, checked_props
+from .validation import Checks, checked_fields, checked_props
 
 __all__ = ["NODE_POLICIES", "CapacityType", "EksNodeGroup", "Taint", "TaintEffect", "check_pool"]
 
@@ -56,6 +56,7 @@ class TaintEffect(StrEnum):
         return "".join(part.capitalize() for part in self.value.split("_"))
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Taint:
     """A node taint; pods scheduled onto the group must tolerate it."""

@@ -39,7 +39,9 @@ MAXMEMORY_POLICIES = ("volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lf
 
 _GROUP_ID = re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$|^[a-z]$")
 _GROUP_ID_MAX = 40
-_NODE_TYPE = re.compile(r"^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$")
+#: cache.<family><generation><options>.<size>: the shape of every ElastiCache node type (botocore's model
+#: does not enumerate them, as it does EC2's).
+_NODE_TYPE = re.compile(r"^cache\.[a-z]+\d+[a-z]*\.(micro|small|medium|large|xlarge|\d{1,2}xlarge)$")
 _SECRET_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _MAINTENANCE_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                                  r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")

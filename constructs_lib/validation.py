@@ -19,6 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cdktf import Token
@@ -27,7 +28,7 @@ from constructs import Construct
 from .redact import redact
 
 __all__ = ["ARN", "AWS_ACCOUNT_ID", "DNS_LABEL", "SECURITY_GROUP_ID", "SUBNET_ID", "VPC_ID", "Checks",
-           "ConfigError", "Problem", "checked_props", "describe", "fields_problems", "type_problems"]
+           "ConfigError", "Problem", "checked_fields", "checked_props", "describe", "fields_problems", "type_problems"]
 
 _C = TypeVar("_C")
 
@@ -265,7 +266,7 @@ def checked_props(cls: type[_C]) -> type[_C]:
         hints = _hints(init)
         for name, value in kwargs.items():
             if name not in params:
-                close = difflib.get_close_matches(name, params, n=1)
+                close = _closest(name, params)
                 problems.append(Problem(name, value, f"{cls.__name__} has no keyword {name!r}" + (
                     f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(params)}")))
             else:
@@ -279,6 +280,56 @@ def checked_props(cls: type[_C]) -> type[_C]:
 
     setattr(cls, "__init__", __init__)  # noqa: B010 (mypy refuses assigning to a method)
     return cls
+
+
+def checked_fields(cls: type[_C]) -> type[_C]:
+    """Class decorator for option groups and config dataclasses (put it above ``@dataclass``): an unknown
+    or missing keyword is a ``ConfigError`` naming the file and line that built the object, the class,
+    the keyword and the closest known one, instead of a ``TypeError``. Field types are checked where the
+    object is used (``fields_problems``), with the full path of the field."""
+    init: Callable[..., None] = cls.__init__
+    params = {n: p for n, p in inspect.signature(init).parameters.items() if n != "self"}
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        problems = []
+        if args:
+            keywords = ", ".join(f"{n}=..." for n in params)
+            problems.append(Problem("arguments", list(args), f"{cls.__name__} takes keywords only: "
+                                                             f"{cls.__name__}({keywords})"))
+        for name, value in kwargs.items():
+            if name not in params:
+                close = _closest(name, params)
+                problems.append(Problem(name, value, f"{cls.__name__} has no field {name!r}" + (
+                    f"; did you mean {close[0]!r}?" if close else f"; it has {', '.join(params)}")))
+        for name, param in params.items():
+            if param.default is inspect.Parameter.empty and name not in kwargs:
+                problems.append(Problem(name, None, f"is required by {cls.__name__}"))
+        if problems:
+            raise ConfigError(f"{_caller()}: {cls.__name__}(...)", problems)
+        init(self, **kwargs)
+
+    setattr(cls, "__init__", __init__)  # noqa: B010
+    return cls
+
+
+def _closest(name: str, choices: Iterable[str]) -> list[str]:
+    """The known name a typo most likely meant: a close spelling, else one that contains it."""
+    choices = list(choices)
+    return difflib.get_close_matches(name, choices, n=1) or [c for c in choices if name and name in c][:1]
+
+
+def _caller() -> str:
+    """``file:line`` of the code that called into this module's wrappers, relative to the working directory."""
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_code.co_filename in (__file__, dataclasses.__file__):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    path = Path(frame.f_code.co_filename).resolve()
+    if path.is_relative_to(Path.cwd()):
+        path = path.relative_to(Path.cwd())
+    return f"{path}:{frame.f_lineno}"
 
 
 def _path(scope: Any, id: Any) -> str:

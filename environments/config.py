@@ -22,7 +22,15 @@ from constructs_lib.eks_cluster import CLUSTER_NAME, CLUSTER_NAME_FIX
 from constructs_lib.guardrails import RulePack
 from constructs_lib.node_group import CapacityType, Taint, check_pool
 from constructs_lib.rules import BASELINE, MAX_PUBLIC_ADDRESSES, public_addresses
-from constructs_lib.validation import AWS_ACCOUNT_ID, DNS_LABEL, SUBNET_ID, VPC_ID, Checks, fields_problems
+from constructs_lib.validation import (
+    AWS_ACCOUNT_ID,
+    DNS_LABEL,
+    SUBNET_ID,
+    VPC_ID,
+    Checks,
+    checked_fields,
+    fields_problems,
+)
 
 __all__ = [
     "AWS_REGIONS",
@@ -63,6 +71,7 @@ def _freeze(obj: object) -> None:
             object.__setattr__(obj, f.name, MappingProxyType(dict(value)))
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Subnet:
     """A private subnet and the availability zone it lives in."""
@@ -71,6 +80,7 @@ class Subnet:
     availability_zone: str
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Network:
     """The existing VPC the environment runs in (this repository does not own it)."""
@@ -90,6 +100,7 @@ class Network:
         return tuple(sorted({s.availability_zone for s in self.private_subnets}))
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class NodePool:
     """One EKS managed node group of the cluster.
@@ -113,6 +124,7 @@ class NodePool:
         _freeze(self)
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Cluster:
     """The EKS cluster: its name, Kubernetes version and node pools.
@@ -132,6 +144,7 @@ class Cluster:
         _freeze(self)
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Limits:
     """What one developer may ask for in this environment.
@@ -150,6 +163,7 @@ class Limits:
     max_cost_increase_usd: int = 2000
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class StateBackend:
     """Where Terraform state and locks live (created by the ``<env>-state`` stack)."""
@@ -158,6 +172,7 @@ class StateBackend:
     lock_table: str
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Environment:
     """Everything the stacks need to know about one environment.

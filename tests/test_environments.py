@@ -154,3 +154,19 @@ def test_all_problems_are_reported_at_once() -> None:
         dataclasses.replace(STAGING, account_id="1", region="mars-1")
     assert str(error.value).startswith("environment 'staging': 2 problems\n")
     assert [p.field for p in error.value.problems] == ["account_id", "region"]
+
+
+def test_a_missing_or_unknown_field_names_the_file_line_class_and_fix() -> None:
+    with pytest.raises(ConfigError) as error:
+        Subnet(id="subnet-0c33beef00000a001", zone="eu-west-1a")  # type: ignore[call-arg]
+    assert re.fullmatch(r"tests/test_environments\.py:\d+: Subnet\(\.\.\.\): 2 problems\n"
+                        r"  - zone = 'eu-west-1a': Subnet has no field 'zone'; did you mean 'availability_zone'\?\n"
+                        r"  - availability_zone = None: is required by Subnet", str(error.value)), str(error.value)
+
+
+def test_a_wrong_keyword_in_an_option_group_is_named_with_the_closest_one() -> None:
+    from constructs_lib import Autoscaling
+    with pytest.raises(ConfigError) as error:
+        Autoscaling(max=10)  # type: ignore[call-arg]
+    assert re.fullmatch(r"tests/test_environments\.py:\d+: Autoscaling\(\.\.\.\): max = 10: Autoscaling has no field "
+                        r"'max'; did you mean 'max_replicas'\?", str(error.value)), str(error.value)

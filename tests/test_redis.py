@@ -223,6 +223,7 @@ BAD_INPUT = {
     "vpc id": ({"vpc_id": "vpc-xyz"}, r"vpc_id = 'vpc-xyz': use a VPC id"),
     "subnet id": ({"subnet_ids": ["subnet-a", SUBNETS[1]]}, r"subnet_ids = 'subnet-a'"),
     "node type": ({"node_type": "t4g.small"}, r"node_type = 't4g.small': use an ElastiCache node type"),
+    "node type with a misspelt size": ({"node_type": "cache.t4g.smal"}, r"node_type = 'cache.t4g.smal': use an"),
     "engine version": ({"engine_version": "8.x"}, r"engine_version = '8.x': use a Redis version"),
     "engine version 4": ({"engine_version": "4.0.10"}, r"engine_version = '4.0.10'"),
     "too many replicas": ({"replicas": 6}, r"replicas = 6: use 0 to 5"),
