@@ -54,6 +54,7 @@ class ServicesStack(KubernetesStack):
     def __init__(self, scope: Construct, env: Environment, *, node_groups: Mapping[str, EksNodeGroup],
                  monitoring: PrometheusStack) -> None:
         super().__init__(scope, env)
+        self.monitoring = monitoring
         # Platform custom resources: here, because their CRDs come with the platform stack.
         store = SecretStore(self, "secret-store", region=env.region)
         # The keys the environment's receivers read (a PagerDuty key only where PagerDuty pages).

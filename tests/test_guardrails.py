@@ -84,6 +84,32 @@ VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
 }
 
 
+def test_an_unprotected_cache_is_named_once_by_its_keyword(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    stacks = build_environment(app, PRODUCTION_ENV)
+
+    def build() -> None:
+        ManagedRedis(stacks.services, "scratch", protect=False)
+        check(app)
+
+    assert_config_error(build, r"production-services/scratch: ",
+                        r"^production-services/scratch: protect = False: \[PROD-PROTECT-STATEFUL\][^\n]*$")
+
+
+def test_a_service_added_after_the_environment_is_held_to_the_metrics_contract(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    stacks = build_environment(app, STAGING)
+
+    def build() -> None:
+        Microservice(stacks.services, "unscraped", image=IMAGE, metrics=MetricsEndpoint(port=9090),
+                     scrape_labels={"team": "payments"})
+        check(app)
+
+    assert_config_error(build, r"staging-services/unscraped: ",
+                        r"scrape_labels = \{'team': 'payments'\}: the ServiceMonitor and PrometheusRule would not be "
+                        r"selected")
+
+
 def _app(tmp: Path) -> App:
     return App(outdir=str(tmp), skip_validation=True)
 

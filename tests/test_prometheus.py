@@ -201,8 +201,10 @@ def test_the_app_checks_the_contract_for_every_service(monkeypatch) -> None:
         original(self, *args, **{**kwargs, "scrape_labels": {}})
 
     monkeypatch.setattr(Microservice, "__init__", unlabelled)
-    with pytest.raises(ConfigError, match=r"^staging-services/edge-gateway: scrape_labels = \{\}"):
-        stack_module.build_environment(App(), ENVIRONMENTS["staging"])
+    app = App()
+    stack_module.build_environment(app, ENVIRONMENTS["staging"])
+    with pytest.raises(ConfigError, match=r"\n  - staging-services/edge-gateway: scrape_labels = \{\}"):
+        stack_module.check(app)
 
 
 def service_rules(**props) -> list[dict]:

@@ -42,8 +42,15 @@ def cache_ha(cache: ManagedRedis, guardrails: Any) -> Iterable[Finding]:
 
 @rule("PROD-PROTECT-STATEFUL", "a stateful resource destroyed by a plan is data lost for good",
       fix="protect it: the construct's protect=True (default in production), or lifecycle prevent_destroy",
-      applies_to=TerraformResource)
-def protect_stateful(resource: TerraformResource, guardrails: Any) -> Iterable[Finding]:
+      applies_to=(ManagedRedis, TerraformResource))
+def protect_stateful(construct: ManagedRedis | TerraformResource, guardrails: Any) -> Iterable[Finding]:
+    if isinstance(construct, ManagedRedis):
+        if not construct.protect:
+            yield "protect", construct.protect, "leave protect out (production protects by default) or pass True"
+        return
+    if any(isinstance(scope, ManagedRedis) for scope in construct.node.scopes):
+        return  # reported once, on the construct's own keyword
+    resource = construct
     type_ = resource.terraform_resource_type
     if type_ not in PROTECTED_TYPES:
         return
