@@ -24,7 +24,7 @@ _SENSITIVE_NAME = re.compile(
     r"routing[_-]?key|webhook|(^|[_-])auth([_-]|$)|authorization|dsn|signing[_-]?key|client[_-]?key|"
     r"session[_-]?key)", re.I)
 #: Names that contain a sensitive word but name a reference, not a value.
-_REFERENCE_NAME = re.compile(r"(_(name|names|arn|file|path|id|ref|secret_ref|url_secret|key_secret)$|"
+_REFERENCE_NAME = re.compile(r"(_(name|names|arn|file|path|id|ref|prefix|secret_ref|url_secret|key_secret)$|"
                              r"^(secret_name|secret_names|existing_secret|secrets)$)", re.I)
 
 #: Credential shapes, wherever they appear in a string.
