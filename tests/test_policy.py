@@ -20,6 +20,7 @@ import pytest
 from cdktf import App, Fn, TerraformStack
 from constructs import Construct
 
+import policy
 import policy.scanner
 from policy import Report, cli, main, scan
 
@@ -205,7 +206,8 @@ def test_a_suppression_accepts_its_finding_and_shows_the_reason(synth_dir: Path,
     assert failed_ids(report) == CACHE_CHECKS - {"CKV_AWS_29"}  # the other three still fail
     assert report.problems == []
     document = json.loads(cli._json(report))
-    assert [(f["check_id"], f["suppression"]) for f in document["accepted"]] == [("CKV_AWS_29", suppression)]
+    assert [(f["check_id"], f["suppression"]) for f in document["accepted"]
+            if f["suppression"]["scope"] == "staging-services/sessions"] == [("CKV_AWS_29", suppression)]
     assert re.search(r"^  staging-services/sessions/replication-group \(aws_elasticache_replication_group\.\S+\)\n"
                      rf"    CKV_AWS_29: accepts .*; reason: {reason} \(on staging-services/sessions\)$",
                      cli._table(report), re.M)
@@ -221,8 +223,8 @@ WRONG = {
         {"rule": "CKV_AWS_99999", "reason": "typo", "scope": "staging-services/sessions/secret"}, "unknown-check",
         r"checkov has no Terraform check CKV_AWS_99999"),
     "aws_security_group": (
-        {"rule": "CKV_K8S_11", "reason": "no CPU limit", "scope": "staging-services/sessions/security-group"},
-        "redundant", r"CKV_K8S_11 is also skipped everywhere"),
+        {"rule": "CKV_AWS_23", "reason": "described", "scope": "staging-services/sessions/security-group"},
+        "redundant", r"CKV_AWS_23 is also skipped everywhere"),
     "aws_cloudwatch_log_group": (
         {"rule": "CKV_AWS_158", "reason": " ", "scope": "staging-services/sessions/slow-log"}, "malformed",
         r"^staging-services/sessions/slow-log: suppression of CKV_AWS_158 has no reason"),
@@ -239,7 +241,10 @@ def wrong_suppressions(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory
         suppress("aws_vpc_security_group_ingress_rule",
                  {"rule": "PROD-MULTI-AZ", "reason": "staging", "scope": "staging-services/sessions"})(stack)
 
-    return scan(copy_stack(synth_dir, tmp_path_factory.mktemp("wrong"), "staging-services", mutate))
+    # No check is skipped everywhere any more; one is here, to show that suppressing it too is an error.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(policy, "SKIPPED_CHECKS", {"CKV_AWS_23": "skipped everywhere, for this test"})
+        return scan(copy_stack(synth_dir, tmp_path_factory.mktemp("wrong"), "staging-services", mutate))
 
 
 @pytest.mark.parametrize("type_", list(WRONG))
