@@ -39,6 +39,12 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 class ExternalSecretsOperator(Construct):
     """The External Secrets operator, allowed to read only the secrets under one prefix.
 
+    Controller, webhook and cert-controller run two replicas each, with a PodDisruptionBudget
+    (``maxUnavailable: 1``). The controller and the cert-controller elect a leader, so only one
+    replica reconciles (one Secrets Manager read per refresh, one writer per Secret); the webhook
+    serves from every replica. The operator's ServiceMonitors fail the install if the
+    ServiceMonitor CRD is missing rather than being skipped without a word.
+
     :param oidc_provider_arn: the cluster's IAM OIDC provider (IRSA).
     :param oidc_issuer_url: the cluster's OIDC issuer URL.
     :param account_id: the AWS account of the secrets.
@@ -92,12 +98,16 @@ class ExternalSecretsOperator(Construct):
             values=[helm_values({
                 "installCRDs": True,
                 "replicaCount": 2,
+                "leaderElect": True,
                 "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
                 "serviceAccount": {"name": _SERVICE_ACCOUNT,
                                    "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}},
-                "serviceMonitor": {"enabled": True, "additionalLabels": dict(scrape_labels)},
-                "webhook": {"replicaCount": 2},
-                "certController": {"replicaCount": 2},
+                # The default, skipIfMissing, would drop the ServiceMonitors silently without the CRD.
+                "serviceMonitor": {"enabled": True, "renderMode": "failIfMissing",
+                                   "additionalLabels": dict(scrape_labels)},
+                "webhook": {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
+                "certController": {"replicaCount": 2, "extraArgs": {"enable-leader-election": True},
+                                   "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
             })],
             depends_on=list(depends_on) or None,
         )

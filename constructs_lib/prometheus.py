@@ -33,6 +33,11 @@ _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETS_PATH = "/etc/alertmanager/secrets"
 
+#: A budget that never blocks a drain of one replica and keeps one of two up. ``minAvailable: None``
+#: removes the chart's default ``minAvailable: 1``: its PDB templates copy every key, and a budget may
+#: not set both.
+_PDB = {"enabled": True, "maxUnavailable": 1, "minAvailable": None}
+
 
 @dataclass(frozen=True, kw_only=True)
 class SecretKeyRef:
@@ -99,7 +104,9 @@ class PrometheusStack(Construct):
     ``service_monitor_labels``, in every namespace (the chart's own monitors get
     the labels too); Grafana's sidecar loads dashboards from ConfigMaps labelled
     ``DASHBOARD_LABELS`` in every namespace. Storage is persistent; with
-    ``replicas`` > 1, Prometheus and Alertmanager spread over zones.
+    ``replicas`` > 1, Prometheus and Alertmanager spread over zones, both
+    replicas active (an HA pair; Alertmanager deduplicates alerts), and a
+    PodDisruptionBudget (``maxUnavailable: 1``) keeps a drain from stopping both.
 
     :param namespace: default ``monitoring``.
     :param chart_version: kube-prometheus-stack, pinned; default ``KUBE_PROMETHEUS_STACK_VERSION``.
@@ -162,19 +169,19 @@ class PrometheusStack(Construct):
                 "storageSpec": {"volumeClaimTemplate": {"spec": {
                     "storageClassName": storage_class, "accessModes": ["ReadWriteOnce"],
                     "resources": {"requests": {"storage": storage_size}}}}},
-                # Select by the contract labels in every namespace, not by the release label.
-                "serviceMonitorSelectorNilUsesHelmValues": False,
+                # Select by the contract labels in every namespace, not by the release label. The chart
+                # reads *SelectorNilUsesHelmValues only when a selector is empty, and these never are
+                # (they always hold matchLabels), so those switches are not set.
                 "serviceMonitorSelector": selector,
                 "serviceMonitorNamespaceSelector": {},
-                "podMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelector": selector,
                 "podMonitorNamespaceSelector": {},
-                "ruleSelectorNilUsesHelmValues": False,
                 "ruleSelector": selector,
                 "ruleNamespaceSelector": {},
                 "topologySpreadConstraints": spread[:1] if replicas > 1 else [],
-            }},
+            }, "podDisruptionBudget": dict(_PDB)},
             "alertmanager": {
+                "podDisruptionBudget": dict(_PDB),
                 "alertmanagerSpec": {
                     "replicas": replicas,
                     "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
