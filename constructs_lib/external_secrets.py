@@ -32,7 +32,7 @@ from ._helm import (
 )
 from ._irsa import service_account_role
 from .contracts import SCRAPE_LABELS, SECRET_STORE
-from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks
+from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks, checked_props
 
 __all__ = ["EXTERNAL_SECRETS", "EXTERNAL_SECRETS_CHART_VERSION", "SECRET_REF", "SECRET_REF_FIX",
            "ExternalSecretsOperator", "SecretStore", "external_secret"]
@@ -70,6 +70,7 @@ EXTERNAL_SECRETS = declare(HelmComponent(
 ))
 
 
+@checked_props
 class ExternalSecretsOperator(Construct):
     """The External Secrets operator, allowed to read only the secrets under one prefix.
 
@@ -147,6 +148,7 @@ class ExternalSecretsOperator(Construct):
         )
 
 
+@checked_props
 class SecretStore(Construct):
     """The ClusterSecretStore ``contracts.SECRET_STORE``: Secrets Manager through the operator's IRSA role.
 

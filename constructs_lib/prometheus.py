@@ -32,7 +32,7 @@ from ._helm import (
 )
 from ._quantities import MEMORY_FIX, memory_bytes
 from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS
-from .validation import DNS_LABEL, Checks, ConfigError, Problem
+from .validation import DNS_LABEL, Checks, ConfigError, Problem, checked_fields, checked_props
 
 __all__ = ["KUBE_PROMETHEUS_STACK", "KUBE_PROMETHEUS_STACK_VERSION", "AlertRule", "Alerts", "PagerDutyReceiver",
            "PrometheusStack", "SecretKeyRef", "SlackReceiver", "check_promql", "service_alert_rules"]
@@ -85,6 +85,7 @@ KUBE_PROMETHEUS_STACK = declare(HelmComponent(
 _PDB = {"enabled": True, "maxUnavailable": 1, "minAvailable": None}
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class SecretKeyRef:
     """One key of a Kubernetes Secret in the monitoring namespace."""
@@ -93,6 +94,7 @@ class SecretKeyRef:
     key: str
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class SlackReceiver:
     """Alerts to a Slack channel; the webhook URL is read from a Secret, never written here.
@@ -118,6 +120,7 @@ class SlackReceiver:
         return (self.webhook_url_secret,)
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class PagerDutyReceiver:
     """Pages through PagerDuty (Events API v2); the routing key is read from a Secret.
@@ -143,6 +146,7 @@ class PagerDutyReceiver:
 Receiver = SlackReceiver | PagerDutyReceiver
 
 
+@checked_props
 class PrometheusStack(Construct):
     """Prometheus, Alertmanager and Grafana (kube-prometheus-stack), selecting by contract.
 
@@ -322,6 +326,7 @@ class PrometheusStack(Construct):
         c.done()
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class AlertRule:
     """One Prometheus alerting rule a team adds to its service's defaults."""
@@ -333,6 +338,7 @@ class AlertRule:
     summary: str = ""
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Alerts:
     """The alerts every service gets, overridable. A threshold of 0 turns that alert off.
@@ -415,6 +421,9 @@ def service_alert_rules(alerts: Alerts, *, name: str, namespace: str, requests_m
         checks.require(value >= 0, field_, value, "use 0 (off) or more")
     checks.require(alerts.max_error_percent <= 100, "alerts.max_error_percent", alerts.max_error_percent,
                    "use a percentage, 0 to 100")
+    checks.require(not 0 < alerts.max_error_percent < 0.1, "alerts.max_error_percent", alerts.max_error_percent,
+                   f"a percentage, not a fraction: did you mean {alerts.max_error_percent * 100:g} "
+                   f"({alerts.max_error_percent * 100:g} %)? 0.1 % is the lowest rate one pod can measure reliably")
     if alerts.requests_metric is not None:
         checks.require(bool(re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", alerts.requests_metric)),
                        "alerts.requests_metric", alerts.requests_metric, "use a Prometheus metric name")

@@ -365,8 +365,8 @@ BAD_MONITORING = {
     "chart range": ({"chart_version": "~82.6"}, r"chart_version = '~82.6': pin an exact chart version"),
     "chart latest": ({"chart_version": "latest"}, r"chart_version = 'latest': pin an exact chart version"),
     "unknown receiver type": ({"alert_receivers": [{"type": "email", "to": "ops@example.com"}]},
-                              r"alert_receivers\[0\] = \{'type': 'email'.*: use SlackReceiver\(...\) or "
-                              r"PagerDutyReceiver"),
+                              r"alert_receivers\[0\] = \{'type': 'email'.*: expected SlackReceiver or "
+                              r"PagerDutyReceiver, got a dict"),
     "receiver without secret": ({"alert_receivers": [PagerDutyReceiver(name="pd", routing_key_secret=None)]},
                                 r"alert_receivers\[0\] secret = None: pass SecretKeyRef"),
     "duplicate receivers": ({"alert_receivers": [SLACK, SLACK]}, r"alert_receivers\[1\].name = 'slack': give each"),
@@ -402,6 +402,9 @@ BAD_SERVICE = {
     "bad alert name": ({"alerts": Alerts(extra_rules=[AlertRule(alert="queue backlog", expr="up == 0")])},
                        r"alerts.extra_rules\[0\].alert = 'queue backlog'"),
     "negative threshold": ({"alerts": Alerts(max_restarts_per_hour=-1)}, r"alerts.max_restarts_per_hour = -1"),
+    "a fraction where a percentage goes": ({"alerts": Alerts(max_error_percent=0.05)},
+                                           r"alerts.max_error_percent = 0.05: a percentage, not a fraction: did you "
+                                           r"mean 5 \(5 %\)\?"),
     "missing dashboard": ({"dashboards": ["nowhere/board.json"]},
                           r"dashboards\[0\] = 'nowhere/board.json': no such file"),
 }
