@@ -56,7 +56,8 @@ BLOCKS = frozenset({"//", "terraform", "provider", "resource", "data", "ephemera
 #: descriptions (no object body, no secret value, no other state file). A new one is added here,
 #: in a reviewed change to ``main``, after checking what it reads.
 DATA_SOURCES = frozenset({"aws_caller_identity", "aws_region", "aws_iam_policy_document", "aws_eks_cluster",
-                          "aws_eks_cluster_auth", "aws_iam_openid_connect_provider"})
+                          "aws_eks_cluster_auth", "aws_iam_openid_connect_provider",
+                          "aws_ecr_repository"})  # name, URL, scanning settings, recent tags
 #: Ephemeral resources: only ones that make a fresh value (nothing read from anywhere).
 EPHEMERAL = frozenset({"random_password"})
 #: Attributes that hold a secret in state, per type; a reference to the whole object counts too.
