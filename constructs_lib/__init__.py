@@ -1,8 +1,17 @@
 """Reusable cdktf constructs of the platform. They know no environment: stacks pass explicit props."""
 
-from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS, SECRET_STORE
+from .capabilities import Capability, Need, Offer
+from .contracts import CLUSTER_ISSUER, DASHBOARD_LABELS, INGRESS_CLASS, SCRAPE_LABELS, SECRET_STORE
+from .developer_access import DEVELOPERS_GROUP, DeveloperAccess, developer_port_forward
 from .eks_cluster import ADDON_VERSIONS, EksCluster
-from .external_secrets import EXTERNAL_SECRETS_CHART_VERSION, ExternalSecretsOperator, SecretStore, external_secret
+from .external_secrets import (
+    EXTERNAL_SECRETS_CHART_VERSION,
+    ExternalSecretsOperator,
+    SecretStore,
+    StoreAccess,
+    external_secret,
+    store_role_arn,
+)
 from .guardrails import RULES, Guardrails, Rule, RulePack, Suppression, rule, suppress, suppressions_of
 from .microservice import DEFAULT_ALERTS, Autoscaling, JvmOptions, MetricsEndpoint, Microservice, Probes
 from .node_group import CapacityType, EksNodeGroup, Taint, TaintEffect
@@ -11,6 +20,7 @@ from .prometheus import (
     AlertRule,
     Alerts,
     PagerDutyReceiver,
+    PrometheusOperatorCrds,
     PrometheusStack,
     SecretKeyRef,
     SlackReceiver,
@@ -23,9 +33,12 @@ from .validation import ConfigError
 __all__ = [
     "ADDON_VERSIONS",
     "BASELINE",
+    "CLUSTER_ISSUER",
     "DASHBOARD_LABELS",
     "DEFAULT_ALERTS",
+    "DEVELOPERS_GROUP",
     "EXTERNAL_SECRETS_CHART_VERSION",
+    "INGRESS_CLASS",
     "KUBE_PROMETHEUS_STACK_VERSION",
     "PRODUCTION",
     "RULES",
@@ -34,8 +47,10 @@ __all__ = [
     "AlertRule",
     "Alerts",
     "Autoscaling",
+    "Capability",
     "CapacityType",
     "ConfigError",
+    "DeveloperAccess",
     "EksCluster",
     "EksNodeGroup",
     "ExternalSecretsOperator",
@@ -44,20 +59,26 @@ __all__ = [
     "ManagedRedis",
     "MetricsEndpoint",
     "Microservice",
+    "Need",
+    "Offer",
     "PagerDutyReceiver",
     "Probes",
+    "PrometheusOperatorCrds",
     "PrometheusStack",
     "Rule",
     "RulePack",
     "SecretKeyRef",
     "SecretStore",
     "SlackReceiver",
+    "StoreAccess",
     "Suppression",
     "Taint",
     "TaintEffect",
     "TerraformStateStore",
+    "developer_port_forward",
     "external_secret",
     "rule",
+    "store_role_arn",
     "suppress",
     "suppressions_of",
 ]

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
+from constructs_lib.developer_access import DeveloperAccess
 from constructs_lib.eks_cluster import CLUSTER_NAME, CLUSTER_NAME_FIX
 from constructs_lib.guardrails import RulePack
 from constructs_lib.node_group import CapacityType, Taint, check_pool
@@ -35,6 +36,8 @@ from constructs_lib.validation import (
 __all__ = [
     "AWS_REGIONS",
     "Cluster",
+    "DeveloperAccess",
+    "Dns",
     "Environment",
     "Limits",
     "Network",
@@ -56,6 +59,8 @@ AWS_REGIONS = frozenset({
 })
 
 _K8S_VERSION = re.compile(r"^1\.(\d{2})$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _OLDEST_KUBERNETES_MINOR = 30  # older minors are out of EKS extended support
@@ -132,6 +137,9 @@ class Cluster:
     ``public_access_cidrs`` empty (the default) keeps the API endpoint private.
     ``admin_role_arns`` are the IAM roles with cluster-admin access (people's
     admin role and CI's deploy role); nobody else gets in by default.
+    ``developer_role_arns`` are the roles product developers assume: they get
+    ``developer_access`` in the services namespace only (``DeveloperAccess.VIEW``:
+    view and logs, the default; ``DEBUG``: also port-forward).
     """
 
     name: str
@@ -139,6 +147,8 @@ class Cluster:
     node_pools: Sequence[NodePool]
     public_access_cidrs: Sequence[str] = ()
     admin_role_arns: Sequence[str] = ()
+    developer_role_arns: Sequence[str] = ()
+    developer_access: DeveloperAccess = DeveloperAccess.VIEW
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -174,6 +184,21 @@ class StateBackend:
 
 @checked_fields
 @dataclass(frozen=True, kw_only=True)
+class Dns:
+    """The public Route 53 hosted zone of the environment's ``domain``.
+
+    With it the platform serves ``ingress_host``: external-dns writes the
+    records (only in this zone) and cert-manager proves control of the names
+    (DNS-01, only in this zone) to get certificates from Let's Encrypt, whose
+    expiry notices go to ``acme_email``.
+    """
+
+    hosted_zone_id: str
+    acme_email: str
+
+
+@checked_fields
+@dataclass(frozen=True, kw_only=True)
 class Environment:
     """Everything the stacks need to know about one environment.
 
@@ -185,6 +210,8 @@ class Environment:
     on-call tooling, not by these stacks); without it no CloudWatch alarms are made.
     ``rules`` are the rule packs its stacks apply to every construct
     (``constructs_lib.rules``): ``BASELINE`` always, ``PRODUCTION`` where it serves customers.
+    ``dns`` is the hosted zone of ``domain``; without it the platform installs no
+    ingress, certificates or DNS, and a service with ``ingress_host`` fails synthesis.
     """
 
     name: str
@@ -199,6 +226,7 @@ class Environment:
     protect_stateful: bool = False
     alerts_topic_arn: str | None = None
     rules: Sequence[RulePack] = (BASELINE,)
+    dns: Dns | None = None
 
     @property
     def secrets_prefix(self) -> str:
@@ -292,10 +320,19 @@ def _check_cluster(env: Environment, c: Checks) -> None:
               f"{MAX_PUBLIC_ADDRESSES:,} addresses in all")
     c.require(len(set(cl.public_access_cidrs)) == len(cl.public_access_cidrs), "cluster.public_access_cidrs",
               list(cl.public_access_cidrs), "list each CIDR once")
-    for i, arn in enumerate(cl.admin_role_arns):
-        own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/")
-        c.require(not AWS_ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.admin_role_arns[{i}]", arn,
-                  f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
+    for field_name, arns in (("admin_role_arns", cl.admin_role_arns), ("developer_role_arns", cl.developer_role_arns)):
+        for i, arn in enumerate(arns):
+            own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/") and len(arn.split("/", 1)[1]) > 0
+            c.require(not AWS_ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.{field_name}[{i}]", arn,
+                      f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
+    for i, arn in enumerate(cl.developer_role_arns):
+        c.require(arn not in cl.admin_role_arns, f"cluster.developer_role_arns[{i}]", arn,
+                  "is also in admin_role_arns; a role is an admin's or a developer's, not both")
+    if env.dns is not None:
+        c.require(bool(_HOSTED_ZONE_ID.match(env.dns.hosted_zone_id)), "dns.hosted_zone_id", env.dns.hosted_zone_id,
+                  "use the Route 53 hosted zone id of the domain, such as 'Z0123456789ABCDEFGHIJ'")
+        c.require(bool(_EMAIL.match(env.dns.acme_email)), "dns.acme_email", env.dns.acme_email,
+                  "use a mailbox the platform team reads, such as 'platform@example.com' (Let's Encrypt writes to it)")
     names = [p.name for p in cl.node_pools]
     c.require(bool(names), "cluster.node_pools", [], "define at least one node pool")
     for pool in cl.node_pools:

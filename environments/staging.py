@@ -2,7 +2,7 @@
 
 from constructs_lib.node_group import CapacityType, Taint, TaintEffect
 
-from .config import Cluster, Environment, Limits, Network, NodePool, StateBackend, Subnet
+from .config import Cluster, DeveloperAccess, Dns, Environment, Limits, Network, NodePool, StateBackend, Subnet
 
 STAGING = Environment(
     name="staging",
@@ -23,6 +23,8 @@ STAGING = Environment(
             "arn:aws:iam::210987654321:role/platform-admin",
             "arn:aws:iam::210987654321:role/github-actions-deploy",
         ],
+        developer_role_arns=["arn:aws:iam::210987654321:role/product-developer"],
+        developer_access=DeveloperAccess.DEBUG,  # view, logs and port-forward
         node_pools=[
             NodePool(
                 name="general",
@@ -45,5 +47,6 @@ STAGING = Environment(
     state=StateBackend(bucket="acme-shop-tfstate-staging-210987654321", lock_table="acme-shop-tflock-staging"),
     domain="staging.acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
+    dns=Dns(hosted_zone_id="Z04173371S8FXAMPLE1ST", acme_email="platform-team@acme-shop.example"),
     alerts_topic_arn="arn:aws:sns:eu-west-1:210987654321:platform-alerts",
 )
