@@ -3,6 +3,7 @@
 from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS, SECRET_STORE
 from .eks_cluster import ADDON_VERSIONS, EksCluster
 from .external_secrets import EXTERNAL_SECRETS_CHART_VERSION, ExternalSecretsOperator, SecretStore, external_secret
+from .guardrails import RULES, Guardrails, Rule, RulePack, Suppression, rule, suppress, suppressions_of
 from .microservice import DEFAULT_ALERTS, Autoscaling, JvmOptions, MetricsEndpoint, Microservice, Probes
 from .node_group import CapacityType, EksNodeGroup, Taint, TaintEffect
 from .prometheus import (
@@ -15,15 +16,19 @@ from .prometheus import (
     SlackReceiver,
 )
 from .redis import ManagedRedis
+from .rules import BASELINE, PRODUCTION
 from .state_store import TerraformStateStore
 from .validation import ConfigError
 
 __all__ = [
     "ADDON_VERSIONS",
+    "BASELINE",
     "DASHBOARD_LABELS",
     "DEFAULT_ALERTS",
     "EXTERNAL_SECRETS_CHART_VERSION",
     "KUBE_PROMETHEUS_STACK_VERSION",
+    "PRODUCTION",
+    "RULES",
     "SCRAPE_LABELS",
     "SECRET_STORE",
     "AlertRule",
@@ -34,6 +39,7 @@ __all__ = [
     "EksCluster",
     "EksNodeGroup",
     "ExternalSecretsOperator",
+    "Guardrails",
     "JvmOptions",
     "ManagedRedis",
     "MetricsEndpoint",
@@ -41,11 +47,17 @@ __all__ = [
     "PagerDutyReceiver",
     "Probes",
     "PrometheusStack",
+    "Rule",
+    "RulePack",
     "SecretKeyRef",
     "SecretStore",
     "SlackReceiver",
+    "Suppression",
     "Taint",
     "TaintEffect",
     "TerraformStateStore",
     "external_secret",
+    "rule",
+    "suppress",
+    "suppressions_of",
 ]

@@ -1,26 +1,33 @@
-"""Kubernetes resource quantities, checked the way the API server parses them."""
+"""Kubernetes resource quantities, checked the way the API server parses them, and for plausibility."""
 
 from __future__ import annotations
 
 import re
 
 _CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
-_MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_MEMORY_FACTORS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+_MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)$")
+_MEMORY_FACTORS = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
                    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+#: More cores than any one node a service would run on: a request this large is a missing 'm'.
+_MOST_CORES = 64
 
 CPU_FIX = "use millicores ('250m') or cores ('0.5', '2')"
-MEMORY_FIX = "use a binary quantity such as '512Mi' or '2Gi' (not '512MB')"
+MEMORY_FIX = "use a binary quantity such as '512Mi' or '2Gi' (not '512MB', not a bare number of bytes)"
 
 
-def is_cpu(value: str) -> bool:
-    return bool(_CPU.match(value)) and value not in ("0", "0m")
+def cpu_problem(value: str) -> str | None:
+    """What is wrong with a CPU quantity, or None."""
+    if not _CPU.match(value) or value in ("0", "0m") or float(value.rstrip("m") or 0) == 0:
+        return CPU_FIX
+    if not value.endswith("m") and float(value) > _MOST_CORES:
+        return f"{value} cores is more than any node has; did you mean '{value}m' (millicores)?"
+    return None
 
 
 def memory_bytes(value: str) -> int | None:
-    """Bytes in a memory quantity, or None when it is not one."""
+    """Bytes in a memory quantity with a unit, or None when it is not one."""
     match = _MEMORY.match(value)
     if not match or value.startswith("0"):
         return None
-    unit = match.group(1) or ""
+    unit = match.group(1)
     return int(value[: len(value) - len(unit)]) * _MEMORY_FACTORS[unit]

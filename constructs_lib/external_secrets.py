@@ -19,13 +19,23 @@ from cdktf_cdktf_provider_kubernetes.manifest import Manifest
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
 from constructs import Construct
 
-from ._helm import CHART_VERSION, CHART_VERSION_FIX, helm_values
+from ._helm import (
+    CHART_VERSION,
+    CHART_VERSION_FIX,
+    ActiveActive,
+    HelmComponent,
+    Key,
+    LeaderElection,
+    Workload,
+    declare,
+    helm_values,
+)
 from ._irsa import service_account_role
 from .contracts import SCRAPE_LABELS, SECRET_STORE
-from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks
+from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks, checked_props
 
-__all__ = ["EXTERNAL_SECRETS_CHART_VERSION", "SECRET_REF", "SECRET_REF_FIX", "ExternalSecretsOperator", "SecretStore",
-           "external_secret"]
+__all__ = ["EXTERNAL_SECRETS", "EXTERNAL_SECRETS_CHART_VERSION", "SECRET_REF", "SECRET_REF_FIX",
+           "ExternalSecretsOperator", "SecretStore", "external_secret"]
 
 #: external-secrets chart (charts.external-secrets.io); serves the external-secrets.io/v1 API.
 EXTERNAL_SECRETS_CHART_VERSION = "1.3.2"
@@ -35,9 +45,40 @@ SECRET_REF_FIX = "use '<Secrets Manager secret name>#<key>', e.g. 'production/ch
 _SERVICE_ACCOUNT = "external-secrets"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
+#: What the chart runs (read from its templates, tag helm-chart-1.3.2). Leader election needs no RBAC of
+#: ours: rbac.yaml always grants the controller a Role on leases in its namespace, and the
+#: cert-controller's ClusterRole grants leases too.
+EXTERNAL_SECRETS = declare(HelmComponent(
+    chart="external-secrets", repository="https://charts.external-secrets.io", read_from="1.3.2",
+    workloads=(
+        # deployment.yaml adds --enable-leader-election only when leaderElect is true (default false).
+        Workload(name="controller", replicas=Key("replicaCount", 1),
+                 coordination=LeaderElection(Key("leaderElect", False)),
+                 pdb=Key("podDisruptionBudget.enabled", False)),
+        Workload(name="webhook", enabled=Key("webhook.create", True), replicas=Key("webhook.replicaCount", 1),
+                 coordination=ActiveActive(
+                     "a stateless admission webhook behind a Service: the API server may call any replica, "
+                     "and every replica serves the one certificate the cert-controller keeps in a Secret"),
+                 pdb=Key("webhook.podDisruptionBudget.enabled", False)),
+        # No values switch: the chart passes certController.extraArgs as --<key>=<value>; the flag
+        # defaults to false in the binary (cmd/controller/certcontroller.go). Non-leaders report ready.
+        Workload(name="cert-controller", enabled=Key("certController.create", True),
+                 replicas=Key("certController.replicaCount", 1),
+                 coordination=LeaderElection(Key("certController.extraArgs.enable-leader-election", False)),
+                 pdb=Key("certController.podDisruptionBudget.enabled", False)),
+    ),
+))
 
+
+@checked_props
 class ExternalSecretsOperator(Construct):
     """The External Secrets operator, allowed to read only the secrets under one prefix.
+
+    Controller, webhook and cert-controller run two replicas each, with a PodDisruptionBudget
+    (``maxUnavailable: 1``). The controller and the cert-controller elect a leader, so only one
+    replica reconciles (one Secrets Manager read per refresh, one writer per Secret); the webhook
+    serves from every replica. The operator's ServiceMonitors fail the install if the
+    ServiceMonitor CRD is missing rather than being skipped without a word.
 
     :param oidc_provider_arn: the cluster's IAM OIDC provider (IRSA).
     :param oidc_issuer_url: the cluster's OIDC issuer URL.
@@ -87,22 +128,27 @@ class ExternalSecretsOperator(Construct):
         ns = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(name=namespace))
         self.release = Release(
             self, "release", name="external-secrets", namespace=ns.metadata.name,
-            repository="https://charts.external-secrets.io", chart="external-secrets", version=chart_version,
+            repository=EXTERNAL_SECRETS.repository, chart=EXTERNAL_SECRETS.chart, version=chart_version,
             atomic=True, cleanup_on_fail=True, timeout=600, max_history=5,
             values=[helm_values({
                 "installCRDs": True,
                 "replicaCount": 2,
+                "leaderElect": True,
                 "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
                 "serviceAccount": {"name": _SERVICE_ACCOUNT,
                                    "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}},
-                "serviceMonitor": {"enabled": True, "additionalLabels": dict(scrape_labels)},
-                "webhook": {"replicaCount": 2},
-                "certController": {"replicaCount": 2},
+                # The default, skipIfMissing, would drop the ServiceMonitors silently without the CRD.
+                "serviceMonitor": {"enabled": True, "renderMode": "failIfMissing",
+                                   "additionalLabels": dict(scrape_labels)},
+                "webhook": {"replicaCount": 2, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
+                "certController": {"replicaCount": 2, "extraArgs": {"enable-leader-election": True},
+                                   "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
             })],
             depends_on=list(depends_on) or None,
         )
 
 
+@checked_props
 class SecretStore(Construct):
     """The ClusterSecretStore ``contracts.SECRET_STORE``: Secrets Manager through the operator's IRSA role.
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cdktf import Postcondition, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_ecr_repository import DataAwsEcrRepository
 from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
 from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
     DeploymentV1,
@@ -83,21 +85,26 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import (
 )
 from constructs import Construct
 
-from ._quantities import CPU_FIX, MEMORY_FIX, is_cpu, memory_bytes
+from ._quantities import MEMORY_FIX, cpu_problem, memory_bytes
 from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS
 from .external_secrets import SECRET_REF, SECRET_REF_FIX, external_secret
+from .guardrails import Guardrails, suppress
 from .node_group import EksNodeGroup, Taint
 from .prometheus import Alerts, service_alert_rules
 from .redis import ManagedRedis
-from .validation import DNS_LABEL, Checks
+from .validation import DNS_LABEL, Checks, checked_fields, checked_props
 
 __all__ = ["DEFAULT_ALERTS", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
 
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9.\-/_:]*[a-z0-9](:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
+#: An image in an ECR repository: the registry (account) id, its region, the repository.
+ECR_IMAGE = re.compile(r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+                       r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATH = re.compile(r"^/[\w\-./]*$")
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class MetricsEndpoint:
     """Where the service exposes Prometheus metrics; a ServiceMonitor scrapes it.
@@ -112,6 +119,7 @@ class MetricsEndpoint:
     interval: str = "30s"
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class JvmOptions:
     """A JVM service: the heap follows the container's memory limit.
@@ -123,6 +131,7 @@ class JvmOptions:
     heap_percent: int = 75
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Autoscaling:
     """A HorizontalPodAutoscaler (v2) on CPU utilisation of the requests.
@@ -137,6 +146,7 @@ class Autoscaling:
     cpu_percent: int = 70
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Probes:
     """HTTP health endpoints. Defaults: ``/readyz`` and ``/livez``; with ``jvm``, Spring Boot's
@@ -155,6 +165,7 @@ _DEFAULT_PROBES = Probes(readiness_path="/readyz", liveness_path="/livez")
 _ACTUATOR_PROBES = Probes(readiness_path="/actuator/health/readiness", liveness_path="/actuator/health/liveness")
 
 
+@checked_props
 class Microservice(Construct):
     """A stateless HTTP service on Kubernetes, built the same way for every team.
 
@@ -173,7 +184,8 @@ class Microservice(Construct):
     :param replicas: pod count; default 2. Ignored when ``autoscaling`` is set.
     :param cpu: CPU request; default ``250m``.
     :param memory: memory request and limit; default ``512Mi``.
-    :param namespace: default ``default``; pass ``NamespaceV1.metadata.name`` to order after it.
+    :param namespace: default: the stack's (``Guardrails.namespace``), else ``default``; pass
+        ``NamespaceV1.metadata.name`` to order after it.
     :param env: plain environment variables; default none. Never secrets.
     :param secrets: env var -> ``"<Secrets Manager name>#<key>"``, synced by the External
         Secrets operator into a Kubernetes Secret the pods read; default none.
@@ -184,7 +196,8 @@ class Microservice(Construct):
     :param autoscaling: HorizontalPodAutoscaler settings; default none (fixed ``replicas``).
     :param ingress_host: public host name; adds a TLS Ingress.
     :param ingress_class: default ``nginx``.
-    :param replica_cap: the environment's largest replica count for one service; default no cap.
+    :param replica_cap: the most pods this service may run; default no cap of its own. The
+        environment's cap holds anyway (rule ENV-REPLICA-CAP): this can only tighten it.
     :param pre_stop_seconds: how long a terminating pod keeps serving while endpoints drain;
         default 5 (needs ``sleep`` in the image; 0 turns the hook off).
     :param scrape_labels: labels that make Prometheus select the ServiceMonitor; default
@@ -193,7 +206,8 @@ class Microservice(Construct):
         ``REDIS_TLS`` and ``REDIS_AUTH_TOKEN`` (from the cache's secret, through the External Secrets
         operator), and the cache admits ``workers_security_group_id``.
     :param workers_security_group_id: the security group of the nodes the pods run on (on EKS
-        managed nodes, the cluster security group); required with ``redis``.
+        managed nodes, the cluster security group); default: the stack's
+        (``Guardrails.workers_security_group_id``); needed with ``redis``.
     :param alerts: a PrometheusRule with the team's alerts; default ``DEFAULT_ALERTS`` (pods not
         ready, restart loops, and with a request metric the 5xx rate); ``None`` for none.
     :param dashboards: Grafana dashboard JSON files, shipped as a labelled ConfigMap that Grafana
@@ -202,7 +216,7 @@ class Microservice(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, image: str, port: int = 8080, replicas: int = 2,
-                 cpu: str = "250m", memory: str = "512Mi", namespace: str = "default",
+                 cpu: str = "250m", memory: str = "512Mi", namespace: str | None = None,
                  env: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
                  metrics: MetricsEndpoint | None = None, jvm: JvmOptions | None = None,
                  probes: Probes | None = None, node_group: EksNodeGroup | None = None,
@@ -212,8 +226,13 @@ class Microservice(Construct):
                  workers_security_group_id: str | None = None, alerts: Alerts | None = DEFAULT_ALERTS,
                  dashboards: Sequence[str | Path] = ()) -> None:
         super().__init__(scope, id)
+        guardrails = Guardrails.of(self)
+        if guardrails is not None:
+            namespace = namespace or guardrails.namespace
+            workers_security_group_id = workers_security_group_id or guardrails.workers_security_group_id
         self.name = id
-        self.namespace = namespace
+        self.namespace: str = namespace or "default"
+        namespace = self.namespace
         self.image = image
         self.port = port
         self.replicas = replicas
@@ -241,6 +260,7 @@ class Microservice(Construct):
         self.labels = {**self.selector, "app.kubernetes.io/version": _image_version(image),
                        "app.kubernetes.io/managed-by": "cdktf"}
         self.max_pods = autoscaling.max_replicas if autoscaling else replicas
+        self.min_pods = autoscaling.min_replicas if autoscaling else replicas
         self.secret_refs: Mapping[str, str] = {
             **self.secrets, **({"REDIS_AUTH_TOKEN": f"{redis.secret_name}#auth_token"} if redis else {})}
         self.secret_name = f"{id}-secrets" if self.secret_refs else None
@@ -250,7 +270,18 @@ class Microservice(Construct):
                                                                        labels=self.labels),
             automount_service_account_token=False)
         self.external_secret = self._external_secret() if self.secret_refs else None
+        self.image_repository = self._image_repository()
         self.deployment = self._deployment(pre_stop_seconds)
+        # Deliberate, for every service (the reasons are what a reviewer reads in `pipenv run policy`).
+        suppress(self.deployment, "CKV_K8S_11", reason="no CPU limit on purpose: CFS throttling hurts latency more "
+                                                       "than a busy neighbour does; requests reserve the CPU")
+        if self.image_pinned:
+            why = ("the image is pinned by digest" if "@sha256:" in image else
+                   "the image tag is immutable: its ECR repository is looked up at plan time and the plan fails "
+                   "unless image_tag_mutability is IMMUTABLE (image-repository postcondition)")
+            suppress(self.deployment, "CKV_K8S_43", reason=f"{why}, so a tag names one image for good")
+            suppress(self.deployment, "CKV_K8S_15", reason=f"{why}, so IfNotPresent runs the same bytes as Always "
+                                                           "without a registry round trip on every restart")
         self.service = ServiceV1(
             self, "service",
             metadata=ServiceV1Metadata(name=id, namespace=namespace, labels=self.labels),
@@ -397,6 +428,25 @@ class Microservice(Construct):
             depends_on=[self.service_account],
         )
 
+    @property
+    def image_pinned(self) -> bool:
+        """True when the image can only ever mean one set of bytes: a digest, or a tag in an ECR
+        repository whose tags are immutable (checked at plan time by ``image_repository``)."""
+        return "@sha256:" in self.image or self.image_repository is not None
+
+    def _image_repository(self) -> DataAwsEcrRepository | None:
+        """The image's ECR repository, looked up at plan time: the plan fails unless its tags are immutable."""
+        match = ECR_IMAGE.match(self.image)
+        if not match or "@sha256:" in self.image:
+            return None
+        return DataAwsEcrRepository(
+            self, "image-repository", name=match["repository"], registry_id=match["registry"], region=match["region"],
+            lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
+                condition='${self.image_tag_mutability == "IMMUTABLE"}',
+                error_message=f"{self.node.path}: image {self.image} is in an ECR repository whose tags can be "
+                              "overwritten; set image_tag_mutability = IMMUTABLE on the repository (or pin the "
+                              "image by digest), so that a tag always runs the same image")]))
+
     def _autoscaler(self) -> HorizontalPodAutoscalerV2:
         scaling = self.autoscaling
         assert scaling is not None
@@ -489,13 +539,12 @@ class Microservice(Construct):
                       "use an absolute HTTP path such as '/metrics'")
             c.require(bool(re.match(r"^\d+[smh]$", self.metrics.interval)), "metrics.interval",
                       self.metrics.interval, "use a duration such as '30s' or '1m'")
-        c.require(is_cpu(self.cpu), "cpu", self.cpu, CPU_FIX)
+        c.require(cpu_problem(self.cpu) is None, "cpu", self.cpu, cpu_problem(self.cpu) or "")
         c.require(memory_bytes(self.memory) is not None, "memory", self.memory, MEMORY_FIX)
         c.require(self.replicas >= 1, "replicas", self.replicas, "use 1 or more")
         if replica_cap is not None and not self.autoscaling:
             c.require(self.replicas <= replica_cap, "replicas", self.replicas,
-                      f"the environment allows at most {replica_cap} replicas per service; lower replicas or "
-                      "raise limits.max_replicas_per_service in a reviewed change")
+                      f"replica_cap allows at most {replica_cap} replicas; lower replicas or raise replica_cap")
         if self.autoscaling:
             a = self.autoscaling
             c.require(a.min_replicas >= 1, "autoscaling.min_replicas", a.min_replicas, "use 1 or more")
@@ -504,8 +553,8 @@ class Microservice(Construct):
             c.require(1 <= a.cpu_percent <= 100, "autoscaling.cpu_percent", a.cpu_percent, "use 1 to 100")
             if replica_cap is not None:
                 c.require(a.max_replicas <= replica_cap, "autoscaling.max_replicas", a.max_replicas,
-                          f"the environment allows at most {replica_cap} replicas per service; lower max_replicas "
-                          "or raise limits.max_replicas_per_service in a reviewed change")
+                          f"replica_cap allows at most {replica_cap} replicas; lower max_replicas or raise "
+                          "replica_cap")
         if self.jvm:
             c.require(0 < self.jvm.heap_percent <= 90, "jvm.heap_percent", self.jvm.heap_percent,
                       "use 1 to 90: metaspace, threads and direct buffers live outside the heap but inside "
@@ -521,8 +570,8 @@ class Microservice(Construct):
             c.require(bool(_PATH.match(label)), "probes", label, "use an absolute HTTP path such as '/readyz'")
         if self.redis is not None:
             c.require(workers_security_group_id is not None, "workers_security_group_id", workers_security_group_id,
-                      "pass the security group of the cluster's nodes (KubernetesStack.workers_security_group_id) "
-                      "so that the cache admits the pods")
+                      "pass the security group of the cluster's nodes, or build the service in a stack whose "
+                      "guardrails know it (KubernetesStack), so that the cache admits the pods")
             for name in sorted(set(self.env) | set(self.secrets)):
                 c.require(not name.startswith("REDIS_"), f"env[{name!r}]" if name in self.env else f"secrets[{name!r}]",
                           name, "REDIS_* variables come from redis=...; remove it or rename it")

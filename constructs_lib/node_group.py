@@ -29,10 +29,11 @@ from cdktf_cdktf_provider_aws.launch_template import (
 )
 from constructs import Construct
 
+from ._aws import ec2_instance_types, unknown_instance_type_fix
 from ._kubernetes_names import LABEL_VALUE_FIX, QUALIFIED_NAME_FIX, is_label_value, is_qualified_name
-from .validation import Checks
+from .validation import Checks, checked_fields, checked_props
 
-__all__ = ["NODE_POLICIES", "CapacityType", "EksNodeGroup", "Taint", "TaintEffect"]
+__all__ = ["NODE_POLICIES", "CapacityType", "EksNodeGroup", "Taint", "TaintEffect", "check_pool"]
 
 
 class CapacityType(StrEnum):
@@ -55,6 +56,7 @@ class TaintEffect(StrEnum):
         return "".join(part.capitalize() for part in self.value.split("_"))
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Taint:
     """A node taint; pods scheduled onto the group must tolerate it."""
@@ -101,6 +103,7 @@ def instance_architecture(instance_type: str) -> str | None:
     return "arm64" if graviton else "x86_64"
 
 
+@checked_props
 class EksNodeGroup(Construct):
     """An EKS managed node group with its launch template and node role.
 
@@ -124,7 +127,8 @@ class EksNodeGroup(Construct):
     :param taints: taints on every node; default none.
     :param max_unavailable_percent: nodes replaced at once during an update; default 33.
     :param role: an existing node IAM role; default: one is created with ``NODE_POLICIES``.
-    :param node_cap: the environment's cap on ``max_size``; default: no cap.
+    :param node_cap: a cap on ``max_size`` of this group's own; default none. The environment's
+        cap holds anyway (rule ENV-NODE-CAP): this can only tighten it.
     :param multi_az: require subnets in at least two places; default True. False is for a
         single-subnet sandbox and reads as that decision in review.
     :param manage_desired_size: True gives Terraform ``desired_size`` back (it is ignored after
@@ -224,56 +228,69 @@ class EksNodeGroup(Construct):
     def _validate(self, *, subnet_ids: Sequence[str], max_unavailable_percent: int, node_cap: int | None,
                   multi_az: bool) -> None:
         c = Checks(self.node.path)
-        c.require(self.min_size >= 0, "min_size", self.min_size, "use 0 or more")
-        c.require(self.max_size >= 1, "max_size", self.max_size, "use 1 or more")
-        c.require(self.min_size <= self.max_size, "min_size", self.min_size,
-                  f"must not exceed max_size ({self.max_size}); lower min_size or raise max_size")
-        c.require(self.min_size <= self.desired_size <= self.max_size, "desired_size", self.desired_size,
-                  f"use a value between min_size ({self.min_size}) and max_size ({self.max_size})")
+        check_pool(c, instance_types=self.instance_types, min_size=self.min_size, max_size=self.max_size,
+                   desired_size=self.desired_size, capacity_type=self.capacity_type, ami_type=self.ami_type,
+                   disk_size_gib=self.disk_size_gib, labels=self.labels, taints=self.taints)
         if node_cap is not None:
             c.require(self.max_size <= node_cap, "max_size", self.max_size,
-                      f"the environment caps a node group at {node_cap} nodes; lower max_size, or raise "
-                      "limits.max_nodes_per_group in the environment in a reviewed change")
-        if c.require(bool(self.instance_types), "instance_types", [], "list at least one instance type"):
-            self._validate_instances(c)
-        c.require(not (self.capacity_type is CapacityType.SPOT and len(self.instance_types) < 2),
-                  "instance_types", list(self.instance_types),
-                  "SPOT capacity needs at least two instance types (ideally three or more of similar size) "
-                  "so that one interrupted pool does not take every node")
-        c.require(isinstance(self.capacity_type, CapacityType), "capacity_type", self.capacity_type,
-                  "use CapacityType.ON_DEMAND or CapacityType.SPOT")
-        c.require(20 <= self.disk_size_gib <= 16384, "disk_size_gib", self.disk_size_gib,
-                  "use 20 to 16384 GiB (the AMI itself needs 20)")
+                      f"node_cap allows at most {node_cap} nodes; lower max_size or raise node_cap")
         c.require(1 <= max_unavailable_percent <= 100, "max_unavailable_percent", max_unavailable_percent,
                   "use 1 to 100")
         if multi_az:
             c.require(len(set(subnet_ids)) >= 2, "subnet_ids", list(subnet_ids),
                       "give at least two subnets in different availability zones, so that losing a zone "
                       "keeps nodes; or pass multi_az=False for a deliberate single-zone group")
-        for key, value in self.labels.items():
-            c.require(is_qualified_name(key), f"labels[{key!r}]", key, QUALIFIED_NAME_FIX)
-            c.require(not key.startswith(_RESERVED_LABEL_PREFIXES), f"labels[{key!r}]", key,
-                      "EKS rejects labels under kubernetes.io/, k8s.io/ and eks.amazonaws.com/; use your own prefix")
-            c.require(is_label_value(value), f"labels[{key!r}]", value, LABEL_VALUE_FIX)
-        for i, taint in enumerate(self.taints):
-            c.require(is_qualified_name(taint.key), f"taints[{i}].key", taint.key, QUALIFIED_NAME_FIX)
-            c.require(taint.value is None or is_label_value(taint.value), f"taints[{i}].value", taint.value,
-                      LABEL_VALUE_FIX)
-            c.require(isinstance(taint.effect, TaintEffect), f"taints[{i}].effect", taint.effect,
-                      "use TaintEffect.NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE")
+        c.require(len(set(subnet_ids)) == len(subnet_ids), "subnet_ids", list(subnet_ids), "list each subnet once")
         c.done()
 
-    def _validate_instances(self, c: Checks) -> None:
-        wanted = AMI_ARCHITECTURES.get(self.ami_type)
-        c.require(wanted is not None, "ami_type", self.ami_type,
-                  f"use one of {', '.join(sorted(AMI_ARCHITECTURES))}")
-        for i, instance_type in enumerate(self.instance_types):
-            arch = instance_architecture(instance_type)
-            if not c.require(arch is not None, f"instance_types[{i}]", instance_type,
-                             "use an EC2 instance type such as 'm7i.large'"):
-                continue
-            if wanted:
-                c.require(arch == wanted, f"instance_types[{i}]", instance_type,
-                          f"is {arch} but ami_type {self.ami_type!r} runs on {wanted}; use "
-                          + ("a Graviton type (m7g, c7g, r7g ...) or keep an ARM_64 AMI" if wanted == "arm64"
-                             else "an x86_64 type, or an ARM_64 ami_type for Graviton"))
+
+def check_pool(c: Checks, *, instance_types: Sequence[str], min_size: int, max_size: int, desired_size: int,
+               capacity_type: CapacityType, ami_type: str, disk_size_gib: int, labels: Mapping[str, str],
+               taints: Sequence[Taint], at: str = "") -> None:
+    """The checks a node group's sizes, instances, labels and taints pass, for the construct and for an
+    environment's node pool alike (``at`` prefixes the field names)."""
+    c.require(min_size >= 0, f"{at}min_size", min_size, "use 0 or more")
+    c.require(max_size >= 1, f"{at}max_size", max_size, "use 1 or more")
+    c.require(min_size <= max_size, f"{at}min_size", min_size,
+              f"must not exceed max_size ({max_size}); lower min_size or raise max_size")
+    c.require(min_size > max_size or min_size <= desired_size <= max_size, f"{at}desired_size", desired_size,
+              f"use a value between min_size ({min_size}) and max_size ({max_size})")
+    if c.require(bool(instance_types), f"{at}instance_types", [], "list at least one instance type"):
+        _check_instances(c, instance_types, ami_type, at)
+    c.require(not (capacity_type is CapacityType.SPOT and len(instance_types) < 2),
+              f"{at}instance_types", list(instance_types),
+              "SPOT capacity needs at least two instance types (ideally three or more of similar size) "
+              "so that one interrupted pool does not take every node")
+    c.require(isinstance(capacity_type, CapacityType), f"{at}capacity_type", capacity_type,
+              "use CapacityType.ON_DEMAND or CapacityType.SPOT")
+    c.require(20 <= disk_size_gib <= 16384, f"{at}disk_size_gib", disk_size_gib,
+              "use 20 to 16384 GiB (the AMI itself needs 20)")
+    for key, value in labels.items():
+        c.require(is_qualified_name(key), f"{at}labels[{key!r}]", key, QUALIFIED_NAME_FIX)
+        c.require(not key.startswith(_RESERVED_LABEL_PREFIXES), f"{at}labels[{key!r}]", key,
+                  "EKS rejects labels under kubernetes.io/, k8s.io/ and eks.amazonaws.com/; use your own prefix")
+        c.require(is_label_value(value), f"{at}labels[{key!r}]", value, LABEL_VALUE_FIX)
+    for i, taint in enumerate(taints):
+        c.require(is_qualified_name(taint.key), f"{at}taints[{i}].key", taint.key, QUALIFIED_NAME_FIX)
+        c.require(taint.value is None or is_label_value(taint.value), f"{at}taints[{i}].value", taint.value,
+                  LABEL_VALUE_FIX)
+        c.require(isinstance(taint.effect, TaintEffect), f"{at}taints[{i}].effect", taint.effect,
+                  "use TaintEffect.NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE")
+
+
+def _check_instances(c: Checks, instance_types: Sequence[str], ami_type: str, at: str) -> None:
+    wanted = AMI_ARCHITECTURES.get(ami_type)
+    c.require(wanted is not None, f"{at}ami_type", ami_type, f"use one of {', '.join(sorted(AMI_ARCHITECTURES))}")
+    known = ec2_instance_types()
+    for i, instance_type in enumerate(instance_types):
+        arch = instance_architecture(instance_type)
+        if not c.require(arch is not None and instance_type in known, f"{at}instance_types[{i}]", instance_type,
+                         unknown_instance_type_fix(instance_type)):
+            continue
+        c.require(list(instance_types).index(instance_type) == i, f"{at}instance_types[{i}]", instance_type,
+                  "is listed twice; list each instance type once")
+        if wanted:
+            c.require(arch == wanted, f"{at}instance_types[{i}]", instance_type,
+                      f"is {arch} but ami_type {ami_type!r} runs on {wanted}; use "
+                      + ("a Graviton type (m7g, c7g, r7g ...) or keep an ARM_64 AMI" if wanted == "arm64"
+                         else "an x86_64 type, or an ARM_64 ami_type for Graviton"))

@@ -19,13 +19,23 @@ from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
 from cdktf_cdktf_provider_random.password import Password
 from constructs import Construct
 
-from ._helm import CHART_VERSION, CHART_VERSION_FIX, helm_values
+from ._helm import (
+    CHART_VERSION,
+    CHART_VERSION_FIX,
+    ActiveActive,
+    HelmComponent,
+    Key,
+    OneReplica,
+    Workload,
+    declare,
+    helm_values,
+)
 from ._quantities import MEMORY_FIX, memory_bytes
 from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS
-from .validation import DNS_LABEL, Checks, ConfigError, Problem
+from .validation import DNS_LABEL, Checks, ConfigError, Problem, checked_fields, checked_props
 
-__all__ = ["KUBE_PROMETHEUS_STACK_VERSION", "AlertRule", "Alerts", "PagerDutyReceiver", "PrometheusStack",
-           "SecretKeyRef", "SlackReceiver", "check_promql", "service_alert_rules"]
+__all__ = ["KUBE_PROMETHEUS_STACK", "KUBE_PROMETHEUS_STACK_VERSION", "AlertRule", "Alerts", "PagerDutyReceiver",
+           "PrometheusStack", "SecretKeyRef", "SlackReceiver", "check_promql", "service_alert_rules"]
 
 #: kube-prometheus-stack (prometheus-community); bump in a reviewed change.
 KUBE_PROMETHEUS_STACK_VERSION = "82.6.0"
@@ -33,7 +43,49 @@ _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETS_PATH = "/etc/alertmanager/secrets"
 
+#: What the chart runs (read from its templates, tag kube-prometheus-stack-82.6.0, and its grafana 11.2.2
+#: and kube-state-metrics 7.2.0 dependencies). Not listed: the operator (``replicas: 1`` in its template,
+#: no key) and node-exporter (a DaemonSet).
+KUBE_PROMETHEUS_STACK = declare(HelmComponent(
+    chart="kube-prometheus-stack", repository="https://prometheus-community.github.io/helm-charts",
+    read_from="82.6.0",
+    workloads=(
+        Workload(name="prometheus", enabled=Key("prometheus.enabled", True),
+                 replicas=Key("prometheus.prometheusSpec.replicas", 1),
+                 coordination=ActiveActive(
+                     "an HA pair, not shards: each replica scrapes every target and evaluates every rule into "
+                     "its own storage; both send their alerts, and Alertmanager deduplicates them"),
+                 pdb=Key("prometheus.podDisruptionBudget.enabled", False)),
+        Workload(name="alertmanager", enabled=Key("alertmanager.enabled", True),
+                 replicas=Key("alertmanager.alertmanagerSpec.replicas", 1),
+                 coordination=ActiveActive(
+                     "the operator joins the replicas into one gossip cluster that shares silences and the "
+                     "notification log, so each alert is sent once"),
+                 pdb=Key("alertmanager.podDisruptionBudget.enabled", False)),
+        Workload(name="grafana", enabled=Key("grafana.enabled", True), replicas=Key("grafana.replicas", 1),
+                 coordination=OneReplica("users, sessions and dashboards saved in the UI live in the pod's "
+                                         "SQLite database: replicas would each have their own")),
+        Workload(name="kube-state-metrics", enabled=Key("kubeStateMetrics.enabled", True),
+                 replicas=Key("kube-state-metrics.replicas", 1),
+                 coordination=OneReplica("every replica exports every object, so each series would be "
+                                         "duplicated (sharding is not configured)")),
+        Workload(name="admission-webhook", replicas=Key("prometheusOperator.admissionWebhooks.deployment.replicas", 1),
+                 enabled=Key("prometheusOperator.admissionWebhooks.deployment.enabled", False),
+                 coordination=ActiveActive("a stateless admission webhook behind a Service"),
+                 pdb=Key("prometheusOperator.admissionWebhooks.deployment.podDisruptionBudget.enabled", False)),
+        Workload(name="thanos-ruler", enabled=Key("thanosRuler.enabled", False),
+                 replicas=Key("thanosRuler.thanosRulerSpec.replicas", 1),
+                 coordination=ActiveActive("each replica evaluates every rule; Alertmanager deduplicates"),
+                 pdb=Key("thanosRuler.podDisruptionBudget.enabled", False)),
+    ),
+))
+#: A budget that never blocks a drain of one replica and keeps one of two up. ``minAvailable: None``
+#: removes the chart's default ``minAvailable: 1``: its PDB templates copy every key, and a budget may
+#: not set both.
+_PDB = {"enabled": True, "maxUnavailable": 1, "minAvailable": None}
 
+
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class SecretKeyRef:
     """One key of a Kubernetes Secret in the monitoring namespace."""
@@ -42,6 +94,7 @@ class SecretKeyRef:
     key: str
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class SlackReceiver:
     """Alerts to a Slack channel; the webhook URL is read from a Secret, never written here.
@@ -67,6 +120,7 @@ class SlackReceiver:
         return (self.webhook_url_secret,)
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class PagerDutyReceiver:
     """Pages through PagerDuty (Events API v2); the routing key is read from a Secret.
@@ -92,6 +146,7 @@ class PagerDutyReceiver:
 Receiver = SlackReceiver | PagerDutyReceiver
 
 
+@checked_props
 class PrometheusStack(Construct):
     """Prometheus, Alertmanager and Grafana (kube-prometheus-stack), selecting by contract.
 
@@ -99,7 +154,9 @@ class PrometheusStack(Construct):
     ``service_monitor_labels``, in every namespace (the chart's own monitors get
     the labels too); Grafana's sidecar loads dashboards from ConfigMaps labelled
     ``DASHBOARD_LABELS`` in every namespace. Storage is persistent; with
-    ``replicas`` > 1, Prometheus and Alertmanager spread over zones.
+    ``replicas`` > 1, Prometheus and Alertmanager spread over zones, both
+    replicas active (``KUBE_PROMETHEUS_STACK`` says why that is safe), and a
+    PodDisruptionBudget (``maxUnavailable: 1``) keeps a drain from stopping both.
 
     :param namespace: default ``monitoring``.
     :param chart_version: kube-prometheus-stack, pinned; default ``KUBE_PROMETHEUS_STACK_VERSION``.
@@ -162,19 +219,19 @@ class PrometheusStack(Construct):
                 "storageSpec": {"volumeClaimTemplate": {"spec": {
                     "storageClassName": storage_class, "accessModes": ["ReadWriteOnce"],
                     "resources": {"requests": {"storage": storage_size}}}}},
-                # Select by the contract labels in every namespace, not by the release label.
-                "serviceMonitorSelectorNilUsesHelmValues": False,
+                # Select by the contract labels in every namespace, not by the release label. The chart
+                # reads *SelectorNilUsesHelmValues only when a selector is empty, and these never are
+                # (they always hold matchLabels), so those switches are not set.
                 "serviceMonitorSelector": selector,
                 "serviceMonitorNamespaceSelector": {},
-                "podMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelector": selector,
                 "podMonitorNamespaceSelector": {},
-                "ruleSelectorNilUsesHelmValues": False,
                 "ruleSelector": selector,
                 "ruleNamespaceSelector": {},
                 "topologySpreadConstraints": spread[:1] if replicas > 1 else [],
-            }},
+            }, "podDisruptionBudget": dict(_PDB)},
             "alertmanager": {
+                "podDisruptionBudget": dict(_PDB),
                 "alertmanagerSpec": {
                     "replicas": replicas,
                     "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
@@ -269,6 +326,7 @@ class PrometheusStack(Construct):
         c.done()
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class AlertRule:
     """One Prometheus alerting rule a team adds to its service's defaults."""
@@ -280,6 +338,7 @@ class AlertRule:
     summary: str = ""
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Alerts:
     """The alerts every service gets, overridable. A threshold of 0 turns that alert off.
@@ -362,6 +421,9 @@ def service_alert_rules(alerts: Alerts, *, name: str, namespace: str, requests_m
         checks.require(value >= 0, field_, value, "use 0 (off) or more")
     checks.require(alerts.max_error_percent <= 100, "alerts.max_error_percent", alerts.max_error_percent,
                    "use a percentage, 0 to 100")
+    checks.require(not 0 < alerts.max_error_percent < 0.1, "alerts.max_error_percent", alerts.max_error_percent,
+                   f"a percentage, not a fraction: did you mean {alerts.max_error_percent * 100:g} "
+                   f"({alerts.max_error_percent * 100:g} %)? 0.1 % is the lowest rate one pod can measure reliably")
     if alerts.requests_metric is not None:
         checks.require(bool(re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", alerts.requests_metric)),
                        "alerts.requests_metric", alerts.requests_metric, "use a Prometheus metric name")

@@ -28,7 +28,8 @@ from constructs import Construct
 
 from ._kms import managed_key
 from ._logs import LOG_RETENTION_DAYS, LOG_RETENTION_FIX, logs_key_statement
-from .validation import ARN, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID, Checks
+from .guardrails import Guardrails, suppress
+from .validation import ARN, SECURITY_GROUP_ID, SUBNET_ID, VPC_ID, Checks, checked_props
 
 __all__ = ["MAXMEMORY_POLICIES", "REDIS_PORT", "ManagedRedis", "parameter_group_family", "replication_group_id"]
 
@@ -38,7 +39,9 @@ MAXMEMORY_POLICIES = ("volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lf
 
 _GROUP_ID = re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$|^[a-z]$")
 _GROUP_ID_MAX = 40
-_NODE_TYPE = re.compile(r"^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$")
+#: cache.<family><generation><options>.<size>: the shape of every ElastiCache node type (botocore's model
+#: does not enumerate them, as it does EC2's).
+_NODE_TYPE = re.compile(r"^cache\.[a-z]+\d+[a-z]*\.(micro|small|medium|large|xlarge|\d{1,2}xlarge)$")
 _SECRET_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
 _MAINTENANCE_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                                  r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
@@ -72,6 +75,7 @@ def parameter_group_family(engine_version: str) -> str | None:
     return None
 
 
+@checked_props
 class ManagedRedis(Construct):
     """A Redis replication group on ElastiCache that survives losing a node or a zone.
 
@@ -88,34 +92,48 @@ class ManagedRedis(Construct):
     Services read the connection from the secret: a JSON object with ``host``,
     ``port``, ``tls`` and ``auth_token``. ``Microservice(redis=...)`` wires it in.
 
-    :param vpc_id: the VPC of the cache (and of its clients).
-    :param subnet_ids: private subnets, in at least two zones with ``multi_az``.
+    Inside a stack with ``Guardrails`` (every environment stack), the network,
+    protection, alarm topic and secret name default to the environment's.
+
+    :param vpc_id: the VPC of the cache (and of its clients); default: the stack's.
+    :param subnet_ids: private subnets, in at least two zones with ``multi_az``; default: the stack's.
     :param node_type: a ``cache.*`` instance type; default ``cache.t4g.small``.
     :param engine_version: Redis version; default ``7.1``. The parameter group family follows it.
     :param replicas: read replicas, 0 to 5; default 1.
     :param multi_az: fail over to a replica in another zone; default True (needs a replica).
     :param allowed_security_group_ids: security groups whose members may connect; more with ``allow_from``.
     :param snapshot_retention_days: daily snapshots kept, 1 to 35; default 7.
-    :param protect: ``prevent_destroy`` on the cache, its key and its secret; production stacks set it.
+    :param protect: ``prevent_destroy`` on the cache, its key and its secret; default: the stack's
+        ``protect_stateful`` (production), else False.
     :param kms_key_arn: encrypt with this key instead of creating one.
-    :param alarm_topic_arn: an SNS topic; adds CPU, memory, eviction and replication-lag alarms.
-    :param secret_name: Secrets Manager name of the connection secret; default ``redis/<group id>``.
-        Put it under the environment's prefix so the External Secrets operator may read it.
+    :param alarm_topic_arn: an SNS topic; adds CPU, memory, eviction and replication-lag alarms;
+        default: the stack's.
+    :param secret_name: Secrets Manager name of the connection secret; default
+        ``<secrets prefix>redis/<group id>`` (the stack's prefix, e.g. ``production/redis/sessions``),
+        which the External Secrets operator may read. Another name must stay under the prefix.
     :param maxmemory_policy: what Redis evicts when full; default ``volatile-lru``.
     :param maintenance_window: weekly, UTC; default ``sun:03:00-sun:04:00``.
     :param snapshot_window: daily, UTC, outside the maintenance window; default ``01:00-02:00``.
     :param log_retention_days: slow-log retention; default 365.
     """
 
-    def __init__(self, scope: Construct, id: str, *, vpc_id: str, subnet_ids: Sequence[str],
+    def __init__(self, scope: Construct, id: str, *, vpc_id: str | None = None,
+                 subnet_ids: Sequence[str] | None = None,
                  node_type: str = "cache.t4g.small", engine_version: str = "7.1", replicas: int = 1,
                  multi_az: bool = True, allowed_security_group_ids: Sequence[str] = (),
-                 snapshot_retention_days: int = 7, protect: bool = False, kms_key_arn: str | None = None,
+                 snapshot_retention_days: int = 7, protect: bool | None = None, kms_key_arn: str | None = None,
                  alarm_topic_arn: str | None = None, secret_name: str | None = None,
                  maxmemory_policy: str = "volatile-lru", maintenance_window: str = "sun:03:00-sun:04:00",
                  snapshot_window: str = "01:00-02:00", log_retention_days: int = 365) -> None:
         super().__init__(scope, id)
+        guardrails = Guardrails.of(self)
+        if guardrails is not None:
+            vpc_id = vpc_id or guardrails.vpc_id
+            subnet_ids = subnet_ids if subnet_ids is not None else (list(guardrails.subnet_ids) or None)
+            protect = guardrails.protect_stateful if protect is None else protect
+            alarm_topic_arn = alarm_topic_arn or guardrails.alarm_topic_arn
         group_id = replication_group_id(id)
+        prefix = guardrails.secrets_prefix if guardrails and guardrails.secrets_prefix else ""
         family = parameter_group_family(engine_version)
         self._validate(
             group_id=group_id, family=family, vpc_id=vpc_id, subnet_ids=subnet_ids, node_type=node_type,
@@ -125,11 +143,14 @@ class ManagedRedis(Construct):
             alarm_topic_arn=alarm_topic_arn, secret_name=secret_name, maxmemory_policy=maxmemory_policy,
             maintenance_window=maintenance_window, snapshot_window=snapshot_window,
             log_retention_days=log_retention_days)
-        assert group_id is not None and family is not None  # validated
+        assert group_id is not None and family is not None and vpc_id is not None  # validated
+        assert subnet_ids is not None
         self.replication_group_id = group_id
         self.replicas = replicas
+        self.multi_az = multi_az
+        self.protect = bool(protect)
         self.port = REDIS_PORT
-        self.secret_name = secret_name or f"redis/{group_id}"
+        self.secret_name = secret_name or f"{prefix}redis/{group_id}"
         lifecycle = TerraformResourceLifecycle(prevent_destroy=True) if protect else None
 
         log_group_name = f"/aws/elasticache/{group_id}/slow-log"
@@ -137,7 +158,7 @@ class ManagedRedis(Construct):
         if kms_key_arn is None:
             region = DataAwsRegion(self, "region")
             self.kms_key = managed_key(self, "key", description=f"Encrypts Redis {group_id}: data, secret, logs",
-                                       protect=protect,
+                                       protect=self.protect,
                                        statements=[logs_key_statement(region.region, log_group_name)])
             kms_key_arn = self.kms_key.arn
         self.kms_key_arn = kms_key_arn
@@ -200,6 +221,9 @@ class ManagedRedis(Construct):
         self.secret = SecretsmanagerSecret(
             self, "secret", name=self.secret_name, kms_key_id=kms_key_arn, recovery_window_in_days=7,
             description=f"Connection to Redis {group_id}: host, port, tls, auth_token", lifecycle=lifecycle)
+        suppress(self.secret, "CKV2_AWS_57", reason="Terraform owns the AUTH token (random_password, applied with the "
+                                                   "ROTATE strategy); a rotation Lambda would fight Terraform. Rotate "
+                                                   "by replacing the random_password in a reviewed change")
         self.secret_arn = self.secret.arn
         connection = {"host": self.endpoint, "port": REDIS_PORT, "tls": True, "auth_token": self.auth_token.result}
         self.secret_version = SecretsmanagerSecretVersion(self, "secret-value", secret_id=self.secret.id,
@@ -250,7 +274,8 @@ class ManagedRedis(Construct):
                     treat_missing_data="notBreaching", alarm_actions=[topic], ok_actions=[topic]))
         return alarms
 
-    def _validate(self, *, group_id: str | None, family: str | None, vpc_id: str, subnet_ids: Sequence[str],
+    def _validate(self, *, group_id: str | None, family: str | None, vpc_id: str | None,
+                  subnet_ids: Sequence[str] | None,
                   node_type: str, engine_version: str, replicas: int, multi_az: bool,
                   allowed_security_group_ids: Sequence[str], snapshot_retention_days: int,
                   kms_key_arn: str | None, alarm_topic_arn: str | None, secret_name: str | None,
@@ -260,14 +285,23 @@ class ManagedRedis(Construct):
         c.require(group_id is not None, "id", self.node.id,
                   "use lowercase letters, digits and single hyphens, starting with a letter and not ending "
                   "with a hyphen (it becomes the ElastiCache replication group id)")
-        c.require(not c.known(vpc_id) or bool(VPC_ID.match(vpc_id)), "vpc_id", vpc_id,
-                  "use a VPC id such as 'vpc-0abc1234def567890'")
-        if not isinstance(subnet_ids, str):
+        if vpc_id is None:
+            c.require(False, "vpc_id", vpc_id, "pass the VPC id, or build the cache in an environment stack "
+                                               "(its guardrails know it)")
+        else:
+            c.require(not c.known(vpc_id) or bool(VPC_ID.match(vpc_id)), "vpc_id", vpc_id,
+                      "use a VPC id such as 'vpc-0abc1234def567890'")
+        if subnet_ids is None:
+            c.require(False, "subnet_ids", subnet_ids, "pass private subnet ids, or build the cache in an "
+                                                       "environment stack (its guardrails know them)")
+            subnet_ids = ("-", "-")
+        else:
             for subnet in subnet_ids:
                 c.require(not c.known(subnet) or bool(SUBNET_ID.match(subnet)), "subnet_ids", subnet,
                           "use subnet ids such as 'subnet-0abc1234def567890'")
-        c.require(not isinstance(subnet_ids, str) and len(subnet_ids) >= 1, "subnet_ids", subnet_ids,
-                  "pass a list of private subnet ids")
+            c.require(len(subnet_ids) >= 1, "subnet_ids", list(subnet_ids), "pass a list of private subnet ids")
+            c.require(len(set(subnet_ids)) == len(subnet_ids), "subnet_ids", list(subnet_ids),
+                      "list each subnet once")
         c.require(bool(_NODE_TYPE.match(node_type)), "node_type", node_type,
                   "use an ElastiCache node type such as 'cache.t4g.small' or 'cache.r7g.large'")
         c.require(family is not None, "engine_version", engine_version,
@@ -298,4 +332,38 @@ class ManagedRedis(Construct):
                   "use 'hh:mm-hh:mm' in UTC, e.g. '01:00-02:00'")
         c.require(log_retention_days in LOG_RETENTION_DAYS, "log_retention_days", log_retention_days,
                   LOG_RETENTION_FIX)
+        if _MAINTENANCE_WINDOW.match(maintenance_window) and _SNAPSHOT_WINDOW.match(snapshot_window):
+            maintenance, snapshots = _weekly_minutes(maintenance_window), _daily_minutes(snapshot_window)
+            c.require(len(maintenance) >= 60, "maintenance_window", maintenance_window,
+                      "ElastiCache needs a window of at least 60 minutes")
+            c.require(len(snapshots) >= 7 * 60, "snapshot_window", snapshot_window,
+                      "ElastiCache needs a window of at least 60 minutes")
+            c.require(not maintenance & snapshots, "snapshot_window", snapshot_window,
+                      f"overlaps maintenance_window {maintenance_window!r}; move one of them")
         c.done()
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEK = 7 * 24 * 60
+
+
+def _minutes(day: int, clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return day * 24 * 60 + int(hours) * 60 + int(minutes)
+
+
+def _span(start: int, end: int) -> set[int]:
+    """Minutes of the week from ``start`` to ``end`` (exclusive), wrapping past Sunday midnight."""
+    return {m % _WEEK for m in range(start, end if end > start else end + _WEEK)}
+
+
+def _weekly_minutes(window: str) -> set[int]:
+    """``sun:03:00-sun:04:00`` as the set of minutes of the week it covers."""
+    begin, end = window.split("-")
+    return _span(_minutes(_DAYS.index(begin[:3]), begin[4:]), _minutes(_DAYS.index(end[:3]), end[4:]))
+
+
+def _daily_minutes(window: str) -> set[int]:
+    """``01:00-02:00`` as the minutes of the week it covers, every day."""
+    begin, end = window.split("-")
+    return {m for day in range(7) for m in _span(_minutes(day, begin), _minutes(day, end))}

@@ -41,11 +41,13 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from ._kms import managed_key
-from .validation import Checks
+from .guardrails import suppress
+from .validation import Checks, checked_props
 
 __all__ = ["TerraformStateStore"]
 
 
+@checked_props
 class TerraformStateStore(Construct):
     """Where the other stacks keep their Terraform state, and their locks.
 
@@ -77,6 +79,13 @@ class TerraformStateStore(Construct):
         keep = TerraformResourceLifecycle(prevent_destroy=True)
         self.key = managed_key(self, "key", description=f"Encrypts Terraform state in {bucket_name}", protect=True)
         self.bucket = S3Bucket(self, "bucket", bucket=bucket_name, lifecycle=keep)
+        for check, reason in (
+                ("CKV_AWS_18", "state access is audited by CloudTrail; an access-log bucket would need a bootstrap "
+                               "of its own before this one"),
+                ("CKV_AWS_144", "versioning makes state recoverable; a replica in a second region is a disaster-"
+                                "recovery decision per account, not a default"),
+                ("CKV2_AWS_62", "nothing consumes events of the state bucket")):
+            suppress(self.bucket, check, reason=reason)
         S3BucketVersioningA(self, "versioning", bucket=self.bucket.id,
                             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"))
         S3BucketServerSideEncryptionConfigurationA(

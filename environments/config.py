@@ -14,13 +14,23 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 from constructs_lib.eks_cluster import CLUSTER_NAME, CLUSTER_NAME_FIX
-from constructs_lib.node_group import CapacityType, Taint
-from constructs_lib.validation import AWS_ACCOUNT_ID, DNS_LABEL, SUBNET_ID, VPC_ID, Checks
+from constructs_lib.guardrails import RulePack
+from constructs_lib.node_group import CapacityType, Taint, check_pool
+from constructs_lib.rules import BASELINE, MAX_PUBLIC_ADDRESSES, public_addresses
+from constructs_lib.validation import (
+    AWS_ACCOUNT_ID,
+    DNS_LABEL,
+    SUBNET_ID,
+    VPC_ID,
+    Checks,
+    checked_fields,
+    fields_problems,
+)
 
 __all__ = [
     "AWS_REGIONS",
@@ -61,6 +71,7 @@ def _freeze(obj: object) -> None:
             object.__setattr__(obj, f.name, MappingProxyType(dict(value)))
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Subnet:
     """A private subnet and the availability zone it lives in."""
@@ -69,12 +80,13 @@ class Subnet:
     availability_zone: str
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Network:
     """The existing VPC the environment runs in (this repository does not own it)."""
 
     vpc_id: str
-    private_subnets: tuple[Subnet, ...]
+    private_subnets: Sequence[Subnet]
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -88,6 +100,7 @@ class Network:
         return tuple(sorted({s.availability_zone for s in self.private_subnets}))
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class NodePool:
     """One EKS managed node group of the cluster.
@@ -97,7 +110,7 @@ class NodePool:
     """
 
     name: str
-    instance_types: tuple[str, ...]
+    instance_types: Sequence[str]
     min_size: int
     max_size: int
     desired_size: int | None = None
@@ -105,12 +118,13 @@ class NodePool:
     ami_type: str = "AL2023_x86_64_STANDARD"
     disk_size_gib: int = 50
     labels: Mapping[str, str] = field(default_factory=dict)
-    taints: tuple[Taint, ...] = ()
+    taints: Sequence[Taint] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Cluster:
     """The EKS cluster: its name, Kubernetes version and node pools.
@@ -122,14 +136,15 @@ class Cluster:
 
     name: str
     kubernetes_version: str
-    node_pools: tuple[NodePool, ...]
-    public_access_cidrs: tuple[str, ...] = ()
-    admin_role_arns: tuple[str, ...] = ()
+    node_pools: Sequence[NodePool]
+    public_access_cidrs: Sequence[str] = ()
+    admin_role_arns: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Limits:
     """What one developer may ask for in this environment.
@@ -148,6 +163,7 @@ class Limits:
     max_cost_increase_usd: int = 2000
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class StateBackend:
     """Where Terraform state and locks live (created by the ``<env>-state`` stack)."""
@@ -156,6 +172,7 @@ class StateBackend:
     lock_table: str
 
 
+@checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Environment:
     """Everything the stacks need to know about one environment.
@@ -166,6 +183,8 @@ class Environment:
     turns on ``prevent_destroy`` for stateful resources (production).
     ``alerts_topic_arn`` is the SNS topic CloudWatch alarms notify (owned by the
     on-call tooling, not by these stacks); without it no CloudWatch alarms are made.
+    ``rules`` are the rule packs its stacks apply to every construct
+    (``constructs_lib.rules``): ``BASELINE`` always, ``PRODUCTION`` where it serves customers.
     """
 
     name: str
@@ -179,6 +198,7 @@ class Environment:
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_stateful: bool = False
     alerts_topic_arn: str | None = None
+    rules: Sequence[RulePack] = (BASELINE,)
 
     @property
     def secrets_prefix(self) -> str:
@@ -186,8 +206,11 @@ class Environment:
         return f"{self.name}/"
 
     def __post_init__(self) -> None:
-        _freeze(self)
         checks = Checks(f"environment {self.name!r}")
+        # Types first: the value checks below read fields as the types they are declared.
+        checks.problems += fields_problems(self)
+        checks.done()
+        _freeze(self)
         _check_environment(self, checks)
         checks.done()
 
@@ -206,6 +229,10 @@ def _check_environment(env: Environment, c: Checks) -> None:
               "use an AWS region code such as 'eu-west-1'" + _suggest(env.region, AWS_REGIONS))
     c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", env.domain)), "domain", env.domain,
               "use a DNS zone such as 'staging.example.com'")
+    c.require(BASELINE in env.rules, "rules", list(env.rules),
+              "keep constructs_lib.rules.BASELINE in every environment (add packs, never drop the baseline)")
+    names = [pack.name for pack in env.rules]
+    c.require(len(set(names)) == len(names), "rules", list(env.rules), "list each rule pack once")
     for key, value in env.tags.items():
         c.require(0 < len(key) <= 128 and not key.lower().startswith("aws:"), f"tags[{key!r}]", key,
                   "tag keys are 1-128 characters and may not start with 'aws:'")
@@ -248,7 +275,7 @@ def _check_cluster(env: Environment, c: Checks) -> None:
     cl = env.cluster
     c.require(bool(CLUSTER_NAME.match(cl.name)), "cluster.name", cl.name, CLUSTER_NAME_FIX)
     version = _K8S_VERSION.match(cl.kubernetes_version)
-    c.require(bool(version) and int(version.group(1)) >= _OLDEST_KUBERNETES_MINOR,
+    c.require(version is not None and int(version.group(1)) >= _OLDEST_KUBERNETES_MINOR,
               "cluster.kubernetes_version", cl.kubernetes_version,
               f"use a supported EKS version as 'major.minor', 1.{_OLDEST_KUBERNETES_MINOR} or newer (e.g. '1.33')")
     for i, cidr in enumerate(cl.public_access_cidrs):
@@ -259,6 +286,12 @@ def _check_cluster(env: Environment, c: Checks) -> None:
             ok = False
         c.require(ok, f"cluster.public_access_cidrs[{i}]", cidr,
                   "use a CIDR such as '203.0.113.0/24'; never 0.0.0.0/0 (leave the list empty for a private endpoint)")
+    addresses = public_addresses(cl.public_access_cidrs)
+    c.require(addresses <= MAX_PUBLIC_ADDRESSES, "cluster.public_access_cidrs", list(cl.public_access_cidrs),
+              f"together they admit {addresses:,} internet addresses; list only your office or VPN ranges, at most "
+              f"{MAX_PUBLIC_ADDRESSES:,} addresses in all")
+    c.require(len(set(cl.public_access_cidrs)) == len(cl.public_access_cidrs), "cluster.public_access_cidrs",
+              list(cl.public_access_cidrs), "list each CIDR once")
     for i, arn in enumerate(cl.admin_role_arns):
         own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/")
         c.require(not AWS_ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.admin_role_arns[{i}]", arn,
@@ -274,18 +307,13 @@ def _check_cluster(env: Environment, c: Checks) -> None:
 
 
 def _check_pool_sizes(pool: NodePool, at: str, node_cap: int, c: Checks) -> None:
-    c.require(bool(pool.instance_types), f"{at}.instance_types", list(pool.instance_types),
-              "list at least one instance type")
-    c.require(pool.min_size >= 0, f"{at}.min_size", pool.min_size, "use 0 or more")
-    c.require(pool.min_size <= pool.max_size, f"{at}.min_size", pool.min_size,
-              f"min_size must not exceed max_size ({pool.max_size}); lower min_size or raise max_size")
-    c.require(pool.max_size >= 1, f"{at}.max_size", pool.max_size, "use 1 or more")
+    check_pool(c, instance_types=pool.instance_types, min_size=pool.min_size, max_size=pool.max_size,
+               desired_size=pool.min_size if pool.desired_size is None else pool.desired_size,
+               capacity_type=pool.capacity_type, ami_type=pool.ami_type, disk_size_gib=pool.disk_size_gib,
+               labels=pool.labels, taints=pool.taints, at=f"{at}.")
     c.require(pool.max_size <= node_cap, f"{at}.max_size", pool.max_size,
               f"the environment caps a node group at {node_cap} nodes (limits.max_nodes_per_group); "
               "lower max_size or raise the cap in a reviewed change")
-    if pool.desired_size is not None:
-        c.require(pool.min_size <= pool.desired_size <= pool.max_size, f"{at}.desired_size",
-                  pool.desired_size, f"use a value between min_size ({pool.min_size}) and max_size ({pool.max_size})")
 
 
 def _check_limits(limits: Limits, c: Checks) -> None:

@@ -1,5 +1,6 @@
 """Production: three availability zones, on-demand for serving, stateful resources protected."""
 
+from constructs_lib import rules
 from constructs_lib.node_group import CapacityType, Taint, TaintEffect
 
 from .config import Cluster, Environment, Limits, Network, NodePool, StateBackend, Subnet
@@ -49,5 +50,6 @@ PRODUCTION = Environment(
     domain="acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
     protect_stateful=True,
+    rules=[rules.BASELINE, rules.PRODUCTION],
     alerts_topic_arn="arn:aws:sns:eu-west-1:345678901234:platform-alerts",
 )

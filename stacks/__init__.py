@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib import Microservice
+from constructs_lib import ConfigError, Microservice
 from environments import Environment
 
 from .base import REPOSITORY, TERRAFORM_VERSION, EnvironmentStack, KubernetesStack, RemoteStateStack, default_tags
@@ -55,17 +55,26 @@ def build_environment(scope: Construct, env: Environment) -> EnvironmentStacks:
     platform.add_dependency(cluster)
     services = ServicesStack(scope, env, node_groups=cluster.node_groups, monitoring=platform.monitoring)
     services.add_dependency(platform)
-    # The metrics contract: every ServiceMonitor and PrometheusRule is one the platform's Prometheus selects.
-    # Every Microservice in the stack, listed in ``services.services`` or not.
-    for service in services.node.find_all():
-        if isinstance(service, Microservice):
-            platform.monitoring.check_selects(service)
     return EnvironmentStacks(state=StateStack(scope, env), cluster=cluster, platform=platform, services=services)
 
 
 def check(app: Construct) -> None:
     """Apply every environment's rules to every construct under ``app``; raise ``ConfigError`` with all
     problems. Call after the last construct is added and before ``app.synth()``."""
+    errors = [error for stack in app.node.children if isinstance(stack, EnvironmentStack)
+              for error in stack.guardrails.check(stack)]
+    # The metrics contract: every ServiceMonitor and PrometheusRule is one the platform's Prometheus selects.
+    # Every Microservice in the services stack, added by whichever file.
+    for stack in app.node.children:
+        if isinstance(stack, ServicesStack):
+            for service in stack.node.find_all():
+                if isinstance(service, Microservice):
+                    try:
+                        stack.monitoring.check_selects(service)
+                    except ConfigError as error:
+                        errors.append(error)
+    if errors:
+        raise ConfigError.merge(errors)
 
 
 def build_environments(scope: Construct, envs: Iterable[Environment]) -> dict[str, EnvironmentStacks]:

@@ -12,6 +12,7 @@ from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderKuberne
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
+from constructs_lib import Guardrails
 from environments import Environment
 
 #: Terraform releases the synthesized JSON is written for. 1.10 brought S3-native
@@ -33,6 +34,9 @@ class EnvironmentStack(TerraformStack):
     It pins the Terraform version and configures the AWS provider for the
     environment's account (``allowed_account_ids`` refuses to run against any
     other account, so staging credentials can never touch production).
+
+    Its ``guardrails`` carry the environment's limits, conventions and rule packs
+    to every construct added to it, by any file (``constructs_lib.Guardrails``).
     """
 
     layer: ClassVar[str]
@@ -40,6 +44,12 @@ class EnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, env: Environment) -> None:
         super().__init__(scope, f"{env.name}-{self.layer}")
         self.env = env
+        self.guardrails = Guardrails(
+            environment=env.name, rule_packs=env.rules,
+            replica_cap=env.limits.max_replicas_per_service, node_cap=env.limits.max_nodes_per_group,
+            secrets_prefix=env.secrets_prefix, vpc_id=env.network.vpc_id, subnet_ids=env.network.subnet_ids,
+            protect_stateful=env.protect_stateful, alarm_topic_arn=env.alerts_topic_arn,
+        ).attach(self)
         self.add_override("terraform.required_version", TERRAFORM_VERSION)
         self.aws = AwsProvider(
             self,
@@ -97,5 +107,6 @@ class KubernetesStack(RemoteStateStack):
         #: The cluster security group: EKS puts it on every managed node (our launch templates add
         #: none), so it is where pod traffic to AWS services such as ElastiCache comes from.
         self.workers_security_group_id = cluster.vpc_config.get(0).cluster_security_group_id
+        self.guardrails.workers_security_group_id = self.workers_security_group_id
         self.kubernetes = KubernetesProvider(self, "kubernetes", **endpoint)
         self.helm = HelmProvider(self, "helm", kubernetes=HelmProviderKubernetes(**endpoint))

@@ -43,7 +43,6 @@ class ClusterStack(RemoteStateStack):
                 disk_size_gib=pool.disk_size_gib,
                 labels=pool.labels,
                 taints=pool.taints,
-                node_cap=env.limits.max_nodes_per_group,
                 tags=default_tags(env),
             )
             for pool in env.cluster.node_pools

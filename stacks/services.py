@@ -54,6 +54,7 @@ class ServicesStack(KubernetesStack):
     def __init__(self, scope: Construct, env: Environment, *, node_groups: Mapping[str, EksNodeGroup],
                  monitoring: PrometheusStack) -> None:
         super().__init__(scope, env)
+        self.monitoring = monitoring
         # Platform custom resources: here, because their CRDs come with the platform stack.
         store = SecretStore(self, "secret-store", region=env.region)
         # The keys the environment's receivers read (a PagerDuty key only where PagerDuty pages).
@@ -66,39 +67,31 @@ class ServicesStack(KubernetesStack):
         namespace = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(
             name=NAMESPACE, labels={"pod-security.kubernetes.io/enforce": "restricted"}))
         # Referencing the namespace (not its literal name) orders every service after it.
-        ns = namespace.metadata.name
+        self.guardrails.namespace = namespace.metadata.name
         cap = env.limits.max_replicas_per_service
         production = env.protect_stateful
         RandomProvider(self, "random")  # generates cache AUTH tokens
 
         self.sessions = ManagedRedis(
             self, "sessions",
-            vpc_id=env.network.vpc_id,
-            subnet_ids=list(env.network.subnet_ids),
             node_type="cache.r7g.large" if production else "cache.t4g.small",
             replicas=2 if production else 1,
             snapshot_retention_days=14 if production else 3,
-            protect=env.protect_stateful,
-            alarm_topic_arn=env.alerts_topic_arn,
-            secret_name=f"{env.secrets_prefix}redis/sessions",
         )
 
         self.services = [
             Microservice(
                 self, "edge-gateway",
                 image=f"{REGISTRY}/edge-gateway:2.3.0",
-                namespace=ns,
                 cpu="500m", memory="512Mi",
                 metrics=MetricsEndpoint(port=9090),
                 autoscaling=Autoscaling(min_replicas=2, max_replicas=cap if production else 4, cpu_percent=60),
                 ingress_host=f"shop.{env.domain}",
-                replica_cap=cap,
             ),
             Microservice(
                 self, "checkout",
                 dashboards=[DASHBOARDS / "checkout.json"],
                 image=f"{REGISTRY}/checkout:1.4.2",
-                namespace=ns,
                 cpu="500m", memory="1Gi",
                 env={"SPRING_PROFILES_ACTIVE": env.name},
                 secrets={"DB_PASSWORD": f"{env.secrets_prefix}checkout#db_password",
@@ -107,18 +100,14 @@ class ServicesStack(KubernetesStack):
                 jvm=JvmOptions(heap_percent=75),
                 autoscaling=Autoscaling(min_replicas=3 if production else 2, max_replicas=10 if production else 4),
                 redis=self.sessions,
-                workers_security_group_id=self.workers_security_group_id,
-                replica_cap=cap,
             ),
             Microservice(
                 self, "report-worker",
                 image=f"{REGISTRY}/report-worker:0.9.1",
-                namespace=ns,
                 cpu="1", memory="2Gi",
                 replicas=2,
                 jvm=JvmOptions(heap_percent=70),
                 metrics=MetricsEndpoint(port=8081, path="/actuator/prometheus"),
                 node_group=node_groups["batch"],
-                replica_cap=cap,
             ),
         ]

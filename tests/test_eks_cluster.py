@@ -100,6 +100,9 @@ BAD_INPUT = {
         dict(admin_role_arns=["platform-admin"]), r"admin_role_arns\[0\] = 'platform-admin': use an IAM role ARN"),
     "one subnet": (dict(subnet_ids=SUBNETS[:1]), r"subnet_ids = .*: EKS needs subnets in at least two"),
     "retention CloudWatch does not offer": (dict(log_retention_days=100), r"log_retention_days = 100: use a"),
+    "version as a number": (dict(kubernetes_version=1.33), r"kubernetes_version = 1.33: expected str, got a float"),
+    "CIDRs as one string": (dict(public_access_cidrs="198.51.100.0/24"),
+                            r"public_access_cidrs = '198.51.100.0/24': expected a list of str, got a string"),
 }
 
 

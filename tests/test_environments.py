@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from constructs_lib import PRODUCTION as PRODUCTION_RULES
 from constructs_lib import CapacityType, ConfigError
 from environments import ENVIRONMENTS, PRODUCTION, STAGING, Cluster, Network, NodePool, Subnet
 
@@ -61,7 +62,7 @@ BAD_VALUES = {
         r"network.vpc_id = 'vpc-123': use a VPC id such as"),
     "node pool min > max": (
         dict(cluster=_cluster(_pool(min_size=5, max_size=3))),
-        r"cluster.node_pools\['general'\].min_size = 5: min_size must not exceed max_size \(3\)"),
+        r"cluster.node_pools\['general'\].min_size = 5: must not exceed max_size \(3\)"),
     "node pool above the environment's node cap": (
         dict(cluster=_cluster(_pool(max_size=150))),
         r"cluster.node_pools\['general'\].max_size = 150: the environment caps a node group at 15 nodes"),
@@ -96,6 +97,46 @@ BAD_VALUES = {
     "reserved tag prefix": (
         dict(tags={"aws:owner": "me"}),
         r"tags\['aws:owner'\] = 'aws:owner': tag keys are 1-128 characters and may not start with 'aws:'"),
+    # types: a wrong type is named before any value check reads it
+    "node pool size as a string": (
+        dict(cluster=_cluster(_pool(max_size="4"))),
+        r"^environment 'production': cluster.node_pools\['general'\].max_size = '4': expected int, got a string "
+        r"\(write 4 without quotes\)$"),
+    "instance types as one string": (
+        dict(cluster=_cluster(_pool(instance_types="m7i.large"))),
+        r"cluster.node_pools\['general'\].instance_types = 'm7i.large': expected a list of str, got a string"),
+    "capacity type as a string": (
+        dict(cluster=_cluster(_pool(capacity_type="SPOT"))),
+        r"capacity_type = 'SPOT': expected CapacityType, got a string; use one of CapacityType.ON_DEMAND"),
+    "account id as a number": (dict(account_id=345678901234), r"account_id = 345678901234: expected str, got an int"),
+    "a subnet as a string": (
+        dict(network=dataclasses.replace(PRODUCTION.network, private_subnets=["subnet-0c33beef00000a001"])),
+        r"network.private_subnets\[0\] = 'subnet-0c33beef00000a001': expected Subnet, got a string"),
+    "limits as a dict": (dict(limits={"max_replicas_per_service": 20}),
+                         r"limits = \{.*\}: expected Limits, got a dict"),
+    "protect_stateful as a string": (dict(protect_stateful="yes"), r"protect_stateful = 'yes': expected bool"),
+    # cross-field consistency and facts
+    "an instance type EC2 does not have": (
+        dict(cluster=_cluster(_pool(instance_types=["m7i.large", "m7i.lrage"]))),
+        r"cluster.node_pools\['general'\].instance_types\[1\] = 'm7i.lrage': did you mean 'm7i.large'\? not an EC2 "
+        r"instance type"),
+    "an instance type listed twice": (
+        dict(cluster=_cluster(_pool(instance_types=["m7i.large", "m7i.large"]))),
+        r"instance_types\[1\] = 'm7i.large': is listed twice"),
+    "instance types of two architectures": (
+        dict(cluster=_cluster(_pool(instance_types=["m7i.large", "m7g.large"]))),
+        r"instance_types\[1\] = 'm7g.large': is arm64 but ami_type 'AL2023_x86_64_STANDARD' runs on x86_64"),
+    "spot with one instance type": (
+        dict(cluster=_cluster(_pool(capacity_type=CapacityType.SPOT))),
+        r"instance_types = \['m7i.large'\]: SPOT capacity needs at least two instance types"),
+    "a subnet listed twice": (
+        dict(network=dataclasses.replace(PRODUCTION.network, private_subnets=[
+            *PRODUCTION.network.private_subnets, PRODUCTION.network.private_subnets[0]])),
+        r"network.private_subnets\[3\].id = 'subnet-0c33beef00000a001': list each subnet once"),
+    "a public endpoint in two halves": (
+        dict(cluster=_cluster(public_access_cidrs=["0.0.0.0/1", "128.0.0.0/1"])),
+        r"cluster.public_access_cidrs = .*: together they admit 4,\d{3},\d{3},\d{3} internet addresses"),
+    "rules without the baseline": (dict(rules=[PRODUCTION_RULES]), r"rules = .*: keep constructs_lib.rules.BASELINE"),
 }
 
 
@@ -113,3 +154,19 @@ def test_all_problems_are_reported_at_once() -> None:
         dataclasses.replace(STAGING, account_id="1", region="mars-1")
     assert str(error.value).startswith("environment 'staging': 2 problems\n")
     assert [p.field for p in error.value.problems] == ["account_id", "region"]
+
+
+def test_a_missing_or_unknown_field_names_the_file_line_class_and_fix() -> None:
+    with pytest.raises(ConfigError) as error:
+        Subnet(id="subnet-0c33beef00000a001", zone="eu-west-1a")  # type: ignore[call-arg]
+    assert re.fullmatch(r"tests/test_environments\.py:\d+: Subnet\(\.\.\.\): 2 problems\n"
+                        r"  - zone = 'eu-west-1a': Subnet has no field 'zone'; did you mean 'availability_zone'\?\n"
+                        r"  - availability_zone = None: is required by Subnet", str(error.value)), str(error.value)
+
+
+def test_a_wrong_keyword_in_an_option_group_is_named_with_the_closest_one() -> None:
+    from constructs_lib import Autoscaling
+    with pytest.raises(ConfigError) as error:
+        Autoscaling(max=10)  # type: ignore[call-arg]
+    assert re.fullmatch(r"tests/test_environments\.py:\d+: Autoscaling\(\.\.\.\): max = 10: Autoscaling has no field "
+                        r"'max'; did you mean 'max_replicas'\?", str(error.value)), str(error.value)

@@ -223,13 +223,13 @@ BAD_INPUT = {
     "min above max replicas": (dict(autoscaling=Autoscaling(min_replicas=5, max_replicas=3)),
                                r"autoscaling.min_replicas = 5: must not exceed max_replicas \(3\)"),
     "more replicas than the environment allows": (
-        dict(replicas=50, replica_cap=20), r"replicas = 50: the environment allows at most 20 replicas"),
+        dict(replicas=50, replica_cap=20), r"replicas = 50: replica_cap allows at most 20 replicas"),
     "autoscaling above the cap": (dict(autoscaling=Autoscaling(max_replicas=100), replica_cap=20),
-                                  r"autoscaling.max_replicas = 100: the environment allows at most 20"),
+                                  r"autoscaling.max_replicas = 100: replica_cap allows at most 20"),
     "heap leaves no room": (dict(jvm=JvmOptions(heap_percent=95)), r"jvm.heap_percent = 95: use 1 to 90"),
     "heap zero": (dict(jvm=JvmOptions(heap_percent=0)), r"jvm.heap_percent = 0: use 1 to 90"),
     "secret without #key": (dict(secrets={"DB_PASSWORD": "prod/checkout"}),
-                            r"secrets\['DB_PASSWORD'\] = 'prod/checkout': use '<Secrets Manager secret name>#<key>'"),
+                            r"secrets\['DB_PASSWORD'\] = '\(sensitive\)': use '<Secrets Manager secret name>#<key>'"),
     "variable in env and secrets": (dict(env={"TOKEN": "x"}, secrets={"TOKEN": "a/b#c"}), r"is also in env"),
     "invalid env name": (dict(env={"1BAD": "x"}), r"env\['1BAD'\] = '1BAD'"),
     "namespace not a DNS label": (dict(namespace="Shop"), r"namespace = 'Shop': use a DNS label"),
@@ -242,6 +242,32 @@ BAD_INPUT = {
     "cpu target of 0%": (dict(autoscaling=Autoscaling(cpu_percent=0)), r"autoscaling.cpu_percent = 0: use 1 to 100"),
     "preStop longer than a minute": (dict(pre_stop_seconds=120), r"pre_stop_seconds = 120: use 0 to 60"),
     "bad ingress host": (dict(ingress_host="https://checkout"), r"ingress_host = 'https://checkout'"),
+    # types: checked against the annotations before anything is created
+    "replicas as a string": (dict(replicas="3"),
+                             r"replicas = '3': expected int, got a string \(write 3 without quotes\)"),
+    "port as a string": (dict(port="8080"), r"port = '8080': expected int, got a string"),
+    "replicas as a bool": (dict(replicas=True), r"replicas = True: expected int, got a bool"),
+    "cpu as a number": (dict(cpu=1), r"cpu = 1: expected str, got an int"),
+    "env as a string": (dict(env="A=1"), r"env = 'A=1': expected a mapping of str to str or None, got a string"),
+    "env value as a number": (dict(env={"WORKERS": 4}), r"env\['WORKERS'\] = 4: expected str, got an int"),
+    "dashboards as one string": (dict(dashboards="checkout.json"),
+                                 r"dashboards = 'checkout.json': expected a list of str or Path, got a string"),
+    "option group field as a string": (dict(autoscaling=Autoscaling(max_replicas="10")),  # type: ignore[arg-type]
+                                       r"autoscaling.max_replicas = '10': expected int, got a string"),
+    "a fraction where a percentage goes": (dict(jvm=JvmOptions(heap_percent=0.75)),  # type: ignore[arg-type]
+                                           r"jvm.heap_percent = 0.75: expected int, got a float \(a percentage is a "
+                                           r"whole number: 75, not 0.75\)"),
+    "an option group as a dict": (dict(metrics={"port": 9090}), r"metrics = \{'port': 9090\}: expected MetricsEndpoint "
+                                                               r"or None, got a dict"),
+    "unknown keyword": (dict(replica=3),
+                        r"replica = 3: Microservice has no keyword 'replica'; did you mean 'replicas'\?"),
+    "missing image": (dict(image=None), r"image = None: expected str, got None"),
+    # units
+    "cpu without its unit": (dict(cpu="250"), r"cpu = '250': 250 cores is more than any node has; did you mean '250m'"),
+    "memory without its unit": (dict(memory="512"), r"memory = '512': use a binary quantity"),
+    # credentials are never echoed
+    "a credential where a secret reference goes": (
+        dict(secrets={"STRIPE": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}), r"secrets\['STRIPE'\] = '\(sensitive\)'"),
 }
 
 
@@ -250,6 +276,21 @@ def test_bad_input_names_path_field_value_and_fix(props: dict, message: str) -> 
     props = {"id": "checkout", "image": IMAGE, **props}
     name = props.pop("id")
     assert_config_error(lambda: synth(lambda s: Microservice(s, name, **props)), rf"test/{name}: ", message)
+
+
+def test_a_missing_required_keyword_is_named() -> None:
+    assert_config_error(lambda: synth(lambda s: Microservice(s, "checkout")),  # type: ignore[call-arg]
+                        r"test/checkout: ", r"image = None: is required \(str\)")
+
+
+def test_a_duplicate_id_is_one_line_not_a_javascript_trace() -> None:
+    def build(stack) -> None:
+        Microservice(stack, "checkout", image=IMAGE)
+        Microservice(stack, "checkout", image=IMAGE)
+
+    assert_config_error(lambda: synth(build), r"test/checkout: ",
+                        r"^test/checkout: id = 'checkout': is already used by another construct in 'test'; give each "
+                        r"construct its own id$")
 
 
 @pytest.mark.parametrize("env_name", ["staging", "production"])

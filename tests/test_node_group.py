@@ -110,7 +110,7 @@ BAD_INPUT = {
     "desired above max": (dict(desired_size=9), r"desired_size = 9: use a value between min_size \(1\) and max_size"),
     "negative size": (dict(min_size=-1), r"min_size = -1: use 0 or more"),
     "above the environment's node cap": (
-        dict(max_size=60, node_cap=6), r"max_size = 60: the environment caps a node group at 6 nodes"),
+        dict(max_size=60, node_cap=6), r"max_size = 60: node_cap allows at most 6 nodes"),
     "no instance types": (dict(instance_types=[]), r"instance_types = \[\]: list at least one instance type"),
     "graviton with an x86_64 AMI": (
         dict(instance_types=["m7g.large", "m6g.large"]),
@@ -120,7 +120,7 @@ BAD_INPUT = {
         r"instance_types\[0\] = 'm7i.large': is x86_64 but ami_type 'AL2023_ARM_64_STANDARD' runs on arm64"),
     "unknown AMI type": (dict(ami_type="UBUNTU_22"), r"ami_type = 'UBUNTU_22': use one of AL2023_ARM_64_NVIDIA"),
     "malformed instance type": (dict(instance_types=["large", "m6i.large"]),
-                                r"instance_types\[0\] = 'large': use an EC2 instance type"),
+                                r"instance_types\[0\] = 'large': did you mean 't3.large'\? not an EC2 instance type"),
     "spot with one instance type": (
         dict(instance_types=["m7i.large"]),
         r"instance_types = \['m7i.large'\]: SPOT capacity needs at least two instance types"),
@@ -131,13 +131,30 @@ BAD_INPUT = {
                             r"taints\[0\].value = 'batch jobs': use at most 63"),
     "taint effect as a plain string": (
         dict(taints=[Taint(key="workload", value="batch", effect="NoSchedule")]),  # type: ignore[arg-type]
-        r"taints\[0\].effect = 'NoSchedule': use TaintEffect.NO_SCHEDULE"),
-    "capacity type as a plain string": (dict(capacity_type="spot"),  # type: ignore[arg-type]
-                                        r"capacity_type = 'spot': use CapacityType.ON_DEMAND or CapacityType.SPOT"),
+        r"taints\[0\].effect = 'NoSchedule': expected TaintEffect, got a string; use one of TaintEffect.NO_SCHEDULE"),
+    "capacity type as a plain string": (
+        dict(capacity_type="spot"),
+        r"capacity_type = 'spot': expected CapacityType, got a string; use one of CapacityType.ON_DEMAND, "
+        r"CapacityType.SPOT"),
     "one subnet": (dict(subnet_ids=SUBNETS[:1]),
                    r"subnet_ids = \['subnet-0a11c0ffee0000001'\]: give at least two subnets"),
     "disk too small": (dict(disk_size_gib=8), r"disk_size_gib = 8: use 20 to 16384 GiB"),
     "update batch of 0%": (dict(max_unavailable_percent=0), r"max_unavailable_percent = 0: use 1 to 100"),
+    "an instance type EC2 does not have": (dict(instance_types=["m7i.large", "m7i.huge"]),
+                                           r"instance_types\[1\] = 'm7i.huge': .*not an EC2 instance type"),
+    "an instance type listed twice": (dict(instance_types=["m7i.large", "m6i.large", "m7i.large"]),
+                                      r"instance_types\[2\] = 'm7i.large': is listed twice"),
+    "mixed architectures": (dict(instance_types=["m7i.large", "m7g.large"]),
+                            r"instance_types\[1\] = 'm7g.large': is arm64 but ami_type"),
+    "a subnet listed twice": (dict(subnet_ids=[SUBNETS[0], SUBNETS[0], SUBNETS[1]]),
+                              r"subnet_ids = .*: list each subnet once"),
+    # types
+    "instance types as one string": (dict(instance_types="m7i.large"),
+                                     r"instance_types = 'm7i.large': expected a list of str, got a string"),
+    "max size as a string": (dict(max_size="4"), r"max_size = '4': expected int, got a string \(write 4 without"),
+    "a fraction where a percentage goes": (dict(max_unavailable_percent=0.33),
+                                           r"max_unavailable_percent = 0.33: expected int, got a float \(a percentage"),
+    "labels as a list": (dict(labels=["workload=batch"]), r"labels = \['workload=batch'\]: expected a mapping"),
 }
 
 

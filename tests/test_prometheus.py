@@ -66,18 +66,60 @@ def test_releases_are_pinned_atomic_and_bounded_in_time(stacks: dict, env_name: 
         assert 0 < found["timeout"] <= 900
 
 
+def selector_problems(spec: dict) -> list[str]:
+    """What would keep Prometheus from selecting by the contract labels in every namespace.
+
+    kube-prometheus-stack 82.6.0 (templates/prometheus/prometheus.yaml) uses a selector when it is a
+    non-empty map; only an empty one falls back to ``*SelectorNilUsesHelmValues`` (default true:
+    the release's own label). So a non-empty selector is what matters, and the switch is dead weight.
+    """
+    problems = []
+    for kind in ("serviceMonitor", "podMonitor", "rule"):
+        if spec.get(f"{kind}Selector") != {"matchLabels": dict(SCRAPE_LABELS)}:
+            problems.append(f"{kind}Selector = {spec.get(f'{kind}Selector')!r}: not the contract labels")
+        if spec.get(f"{kind}NamespaceSelector") != {}:
+            problems.append(f"{kind}NamespaceSelector: not every namespace")
+        if f"{kind}SelectorNilUsesHelmValues" in spec:
+            problems.append(f"{kind}SelectorNilUsesHelmValues: read only for an empty selector, never here")
+    return problems
+
+
 def test_prometheus_selects_the_contract_labels_in_every_namespace(stacks: dict) -> None:
     rendered = values(stacks["production-platform"], "kube-prometheus-stack")
     spec = rendered["prometheus"]["prometheusSpec"]
-    for kind in ("serviceMonitor", "podMonitor", "rule"):
-        assert spec[f"{kind}Selector"] == {"matchLabels": dict(SCRAPE_LABELS)}
-        assert spec[f"{kind}NamespaceSelector"] == {}  # every namespace
-        assert spec[f"{kind}SelectorNilUsesHelmValues"] is False  # not only the release's own label
+    assert selector_problems(spec) == []
     # The chart's own monitors carry the labels too, or Prometheus would stop scraping itself.
     assert rendered["commonLabels"] == dict(SCRAPE_LABELS)
     for chart in ("kube-state-metrics", "prometheus-node-exporter"):
         assert rendered[chart]["prometheus"]["monitor"]["additionalLabels"] == dict(SCRAPE_LABELS)
     assert rendered["grafana"]["serviceMonitor"]["labels"] == dict(SCRAPE_LABELS)
+
+
+SELECTOR_DEFECTS = {
+    "empty selector (the chart would select its release label)": (
+        {"ruleSelector": {}}, r"ruleSelector = \{\}: not the contract labels"),
+    "one namespace": ({"podMonitorNamespaceSelector": {"matchNames": ["monitoring"]}},
+                      r"podMonitorNamespaceSelector: not every namespace"),
+    "dead switch back": ({"serviceMonitorSelectorNilUsesHelmValues": False},
+                         r"serviceMonitorSelectorNilUsesHelmValues: read only for an empty selector"),
+}
+
+
+@pytest.mark.parametrize("change, message", SELECTOR_DEFECTS.values(), ids=SELECTOR_DEFECTS.keys())
+def test_selector_check_fails_on_each_defect(stacks: dict, change: dict, message: str) -> None:
+    spec = values(stacks["production-platform"], "kube-prometheus-stack")["prometheus"]["prometheusSpec"]
+    (problem,) = selector_problems({**spec, **change})
+    assert re.search(message, problem), problem
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+def test_prometheus_and_alertmanager_have_disruption_budgets(stacks: dict, env_name: str) -> None:
+    rendered = values(stacks[f"{env_name}-platform"], "kube-prometheus-stack")
+    for component in ("prometheus", "alertmanager"):
+        # maxUnavailable 1 never blocks draining a single replica (staging); null drops the chart's
+        # minAvailable: 1, which its template would otherwise copy next to it.
+        assert rendered[component]["podDisruptionBudget"] == {"enabled": True, "maxUnavailable": 1,
+                                                               "minAvailable": None}
 
 
 def test_storage_retention_and_replicas_follow_the_environment(stacks: dict) -> None:
@@ -150,10 +192,54 @@ def test_external_secrets_reads_only_the_environment_prefix(stacks: dict) -> Non
     assert operator["installCRDs"] is True
     role_arn = f"${{aws_iam_role.{role_name}.arn}}"
     assert operator["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role_arn}
-    assert operator["serviceMonitor"] == {"enabled": True, "additionalLabels": dict(SCRAPE_LABELS)}
+    assert operator["serviceMonitor"]["additionalLabels"] == dict(SCRAPE_LABELS)
     (store,) = manifests(stacks["production-services"], "ClusterSecretStore")
     assert store["metadata"]["name"] == "aws-secrets-manager"
     assert store["spec"]["provider"]["aws"] == {"service": "SecretsManager", "region": "eu-west-1"}
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+def test_external_secrets_elects_leaders_and_budgets_disruptions(stacks: dict, env_name: str) -> None:
+    operator = values(stacks[f"{env_name}-platform"], "external-secrets")
+    budget = {"enabled": True, "maxUnavailable": 1}
+    assert (operator["replicaCount"], operator["leaderElect"], operator["podDisruptionBudget"]) == (2, True, budget)
+    # The cert-controller has no values switch: the chart passes extraArgs as --enable-leader-election=true.
+    cert = operator["certController"]
+    assert (cert["replicaCount"], cert["extraArgs"], cert["podDisruptionBudget"]) == (
+        2, {"enable-leader-election": True}, budget)
+    assert operator["webhook"] == {"replicaCount": 2, "podDisruptionBudget": budget}  # active-active
+
+
+def service_monitor_problems(operator: dict) -> list[str]:
+    """What would leave the operator unscraped, or unscraped without a word."""
+    monitor = operator.get("serviceMonitor", {})
+    problems = []
+    if monitor.get("enabled") is not True:
+        problems.append("serviceMonitor.enabled: no ServiceMonitors")
+    # The chart's default, skipIfMissing, drops the ServiceMonitors silently when their CRD is not there.
+    if monitor.get("renderMode", "skipIfMissing") != "failIfMissing":
+        problems.append(f"serviceMonitor.renderMode = {monitor.get('renderMode')!r}: use failIfMissing")
+    if not monitor.get("additionalLabels", {}).items() >= SCRAPE_LABELS.items():
+        problems.append("serviceMonitor.additionalLabels: Prometheus would not select them")
+    return problems
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+def test_operator_monitors_fail_the_install_without_their_crd(stacks: dict, env_name: str) -> None:
+    assert service_monitor_problems(values(stacks[f"{env_name}-platform"], "external-secrets")) == []
+
+
+@pytest.mark.parametrize("monitor, message", [
+    ({"enabled": True, "additionalLabels": dict(SCRAPE_LABELS)}, r"renderMode = None: use failIfMissing"),
+    ({"enabled": True, "renderMode": "skipIfMissing", "additionalLabels": dict(SCRAPE_LABELS)},
+     r"renderMode = 'skipIfMissing'"),
+    ({"enabled": False, "renderMode": "failIfMissing", "additionalLabels": dict(SCRAPE_LABELS)},
+     r"no ServiceMonitors"),
+], ids=["chart default", "skip if missing", "disabled"])
+def test_monitor_check_fails_on_each_defect(stacks: dict, monitor: dict, message: str) -> None:
+    operator = {**values(stacks["production-platform"], "external-secrets"), "serviceMonitor": monitor}
+    (problem,) = service_monitor_problems(operator)
+    assert re.search(message, problem), problem
 
 
 def test_custom_resources_only_in_the_stack_after_their_crds(stacks: dict, manifest: dict) -> None:
@@ -201,8 +287,10 @@ def test_the_app_checks_the_contract_for_every_service(monkeypatch) -> None:
         original(self, *args, **{**kwargs, "scrape_labels": {}})
 
     monkeypatch.setattr(Microservice, "__init__", unlabelled)
-    with pytest.raises(ConfigError, match=r"^staging-services/edge-gateway: scrape_labels = \{\}"):
-        stack_module.build_environment(App(), ENVIRONMENTS["staging"])
+    app = App()
+    stack_module.build_environment(app, ENVIRONMENTS["staging"])
+    with pytest.raises(ConfigError, match=r"\n  - staging-services/edge-gateway: scrape_labels = \{\}"):
+        stack_module.check(app)
 
 
 def service_rules(**props) -> list[dict]:
@@ -277,12 +365,12 @@ BAD_MONITORING = {
     "chart range": ({"chart_version": "~82.6"}, r"chart_version = '~82.6': pin an exact chart version"),
     "chart latest": ({"chart_version": "latest"}, r"chart_version = 'latest': pin an exact chart version"),
     "unknown receiver type": ({"alert_receivers": [{"type": "email", "to": "ops@example.com"}]},
-                              r"alert_receivers\[0\] = \{'type': 'email'.*: use SlackReceiver\(...\) or "
-                              r"PagerDutyReceiver"),
+                              r"alert_receivers\[0\] = \{'type': 'email'.*: expected SlackReceiver or "
+                              r"PagerDutyReceiver, got a dict"),
     "receiver without secret": ({"alert_receivers": [PagerDutyReceiver(name="pd", routing_key_secret=None)]},
                                 r"alert_receivers\[0\] secret = None: pass SecretKeyRef"),
     "duplicate receivers": ({"alert_receivers": [SLACK, SLACK]}, r"alert_receivers\[1\].name = 'slack': give each"),
-    "password as secret name": ({"grafana_admin_secret": "Hunter2!"}, r"grafana_admin_secret = 'Hunter2!'"),
+    "password as secret name": ({"grafana_admin_secret": "Hunter2!"}, r"grafana_admin_secret = '\(sensitive\)'"),
 }
 
 
@@ -314,6 +402,9 @@ BAD_SERVICE = {
     "bad alert name": ({"alerts": Alerts(extra_rules=[AlertRule(alert="queue backlog", expr="up == 0")])},
                        r"alerts.extra_rules\[0\].alert = 'queue backlog'"),
     "negative threshold": ({"alerts": Alerts(max_restarts_per_hour=-1)}, r"alerts.max_restarts_per_hour = -1"),
+    "a fraction where a percentage goes": ({"alerts": Alerts(max_error_percent=0.05)},
+                                           r"alerts.max_error_percent = 0.05: a percentage, not a fraction: did you "
+                                           r"mean 5 \(5 %\)\?"),
     "missing dashboard": ({"dashboards": ["nowhere/board.json"]},
                           r"dashboards\[0\] = 'nowhere/board.json': no such file"),
 }

@@ -223,6 +223,7 @@ BAD_INPUT = {
     "vpc id": ({"vpc_id": "vpc-xyz"}, r"vpc_id = 'vpc-xyz': use a VPC id"),
     "subnet id": ({"subnet_ids": ["subnet-a", SUBNETS[1]]}, r"subnet_ids = 'subnet-a'"),
     "node type": ({"node_type": "t4g.small"}, r"node_type = 't4g.small': use an ElastiCache node type"),
+    "node type with a misspelt size": ({"node_type": "cache.t4g.smal"}, r"node_type = 'cache.t4g.smal': use an"),
     "engine version": ({"engine_version": "8.x"}, r"engine_version = '8.x': use a Redis version"),
     "engine version 4": ({"engine_version": "4.0.10"}, r"engine_version = '4.0.10'"),
     "too many replicas": ({"replicas": 6}, r"replicas = 6: use 0 to 5"),
@@ -238,6 +239,21 @@ BAD_INPUT = {
     "snapshot window": ({"snapshot_window": "1-2"}, r"snapshot_window = '1-2'"),
     "log retention": ({"log_retention_days": 10}, r"log_retention_days = 10: use a CloudWatch retention"),
     "secret name": ({"secret_name": "prod redis"}, r"secret_name = 'prod redis'"),
+    "windows that overlap": ({"maintenance_window": "sun:01:30-sun:02:30", "snapshot_window": "01:00-02:00"},
+                             r"snapshot_window = '01:00-02:00': overlaps maintenance_window 'sun:01:30-sun:02:30'"),
+    "a window shorter than an hour": ({"snapshot_window": "01:00-01:30"},
+                                      r"snapshot_window = '01:00-01:30': ElastiCache needs a window of at least 60"),
+    "a subnet listed twice": ({"subnet_ids": [SUBNETS[0], SUBNETS[0]]}, r"subnet_ids = .*: list each subnet once"),
+    # types
+    "replicas as a string": ({"replicas": "2"}, r"replicas = '2': expected int, got a string"),
+    "subnets as one string": ({"subnet_ids": SUBNETS[0]}, r"subnet_ids = '.*': expected a list of str or None, got a "
+                                                          r"string \(write \['.*'\] for a list of one\)"),
+    "multi_az as a string": ({"multi_az": "yes"}, r"multi_az = 'yes': expected bool, got a string"),
+    "unknown keyword": ({"node_typ": "cache.t4g.small"}, r"node_typ = .*: ManagedRedis has no keyword 'node_typ'; "
+                                                          r"did you mean 'node_type'\?"),
+    # a credential put where something else goes is never echoed
+    "an access key as the node type": ({"node_type": "AKIAIOSFODNN7EXAMPLE"},
+                                       r"node_type = '\(sensitive\)': use an ElastiCache node type"),
 }
 
 
