@@ -87,7 +87,7 @@ CREDENTIAL_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.com
 _KEY_VALUE = re.compile(
     r"(?i)(?<![A-Za-z0-9:/._-])(passw(or)?d|pwd|passphrase|secret|client_secret|secret_key|token|access_token|"
     r"api[_-]?key|access[_-]?key|auth[_-]?token|private[_-]?key)([\"']?\s*[=:]\s*[\"']?)"
-    r"(?!\$\{|\(sensitive\))([^\s&\"',;)}\]]{4,})")
+    r"(?!\$\{|\(sensitive\)|(None|null|true|false|True|False)\b)([^\s&\"',;)}\]]{4,})")
 
 _HEX = re.compile(r"^[0-9a-f]+$|^[0-9A-F]+$")
 #: A run of key characters in free text, and the hash suffix of a cdktf logical id (``eks_admin-0_CED4B653``),

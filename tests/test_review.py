@@ -278,16 +278,13 @@ def project_review(tmp_path_factory: pytest.TempPathFactory) -> review_module.Re
     text = text.replace('cpu="1", memory="2Gi",', 'cpu="1", memory="3Gi",')  # report-worker's memory
     text = text.replace('NamespaceV1(self, "namespace",', 'NamespaceV1(self, "shop-namespace",')  # a rename
     text = re.sub(r"        self\.sessions = ManagedRedis\(.*?\n        \)\n", "", text, flags=re.S)  # the cache
-    text = text.replace("redis=self.sessions,", "").replace(
-        "workers_security_group_id=self.workers_security_group_id,", "")
-    text = text.replace("        self.services = [", """        inventory_cache = ManagedRedis(
-            self, "inventory-cache", vpc_id=env.network.vpc_id, subnet_ids=list(env.network.subnet_ids),
-            protect=env.protect_stateful, secret_name=f"{env.secrets_prefix}redis/inventory")
+    text = text.replace("redis=self.sessions,", "")
+    text = text.replace("        self.services = [", """        inventory_cache = ManagedRedis(self, "inventory-cache")
         self.services = [
             Microservice(
-                self, "inventory", image=f"{REGISTRY}/inventory:1.0.0", namespace=ns, cpu="250m", memory="512Mi",
+                self, "inventory", image=f"{REGISTRY}/inventory:1.0.0", cpu="250m", memory="512Mi",
                 autoscaling=Autoscaling(min_replicas=2, max_replicas=4), ingress_host=f"inventory.{env.domain}",
-                redis=inventory_cache, workers_security_group_id=self.workers_security_group_id, replica_cap=cap),""")
+                redis=inventory_cache),""")
     services.write_text(text)
     return review_module.review(copy, "main")
 
