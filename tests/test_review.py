@@ -286,7 +286,11 @@ def project_review(tmp_path_factory: pytest.TempPathFactory) -> review_module.Re
                 autoscaling=Autoscaling(min_replicas=2, max_replicas=4), ingress_host=f"inventory.{env.domain}",
                 redis=inventory_cache),""")
     services.write_text(text)
-    return review_module.review(copy, "main")
+    tempfile.tempdir, saved = str(copy.parent), tempfile.tempdir  # the review's folder, under pytest's
+    try:
+        return review_module.review(copy, "main")
+    finally:
+        tempfile.tempdir = saved
 
 
 def test_review_of_this_repository(project_review: review_module.Review) -> None:

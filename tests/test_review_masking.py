@@ -14,7 +14,7 @@ import json
 import tempfile
 from pathlib import Path
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import pytest
 from credential_shapes import CREDENTIALS, ORDINARY
 from review_helpers import binding_has, both_formats, make_repo, resource, strings
