@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from cdktf import Token
 from constructs import Construct
 
-from .redact import redact
+from .redact import redact, redact_text
 
 __all__ = ["ARN", "AWS_ACCOUNT_ID", "DNS_LABEL", "SECURITY_GROUP_ID", "SUBNET_ID", "VPC_ID", "Checks",
            "ConfigError", "Problem", "checked_fields", "checked_props", "describe", "fields_problems", "type_problems"]
@@ -52,8 +52,9 @@ class Problem:
     fix: str
 
     def render(self) -> str:
-        """``field = value: fix``; a value that is, or looks like, a credential is masked."""
-        return f"{self.field} = {redact(self.value, name=self.field)!r}: {self.fix}"
+        """``field = value: fix``; a value that is, or looks like, a credential is masked, and so is a
+        credential the fix quotes."""
+        return redact_text(f"{self.field} = {redact(self.value, name=self.field)!r}: {self.fix}")
 
 
 class ConfigError(ValueError):

@@ -5,37 +5,20 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import re
-import shutil
+import signal
 import subprocess
-import textwrap
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from review_helpers import REPO, commit, copy_project, git, make_repo, resource, run_review
 
 from delivery import review as review_module
 from delivery.risks import FORCES_REPLACEMENT, STATEFUL_TYPES
-
-REPO = Path(__file__).resolve().parent.parent
-
-#: A stand-in app with main.py's command line: writes stacks.json's stacks as cdktf.out would.
-FAKE_MAIN = textwrap.dedent('''
-    import argparse, json, pathlib, sys
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--outdir")
-    args = parser.parse_args()
-    stacks = json.loads(pathlib.Path("stacks.json").read_text())
-    if stacks == "broken":
-        sys.exit("error: environment 'staging': account_id = '1': use the 12-digit AWS account id")
-    for name, stack in stacks.items():
-        folder = pathlib.Path(args.outdir) / "stacks" / name
-        folder.mkdir(parents=True)
-        (folder / "cdk.tf.json").write_text(json.dumps(stack))
-''')
-
-
-def resource(path: str, **arguments) -> dict:
-    return {"//": {"metadata": {"path": path, "uniqueId": path.rsplit("/", 1)[-1]}}, **arguments}
 
 
 def base_stacks() -> dict:
@@ -58,26 +41,11 @@ def base_stacks() -> dict:
     }
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "--quiet", "--initial-branch=main")
-    (root / "main.py").write_text(FAKE_MAIN)
-    (root / "stacks.json").write_text(json.dumps(base_stacks()))
-    git(root, "add", ".")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "base")
-    return root
-
-
-def run_review(repo: Path, stacks: dict | str, *, fmt: str = "json", capsys) -> tuple[int, str]:
-    (repo / "stacks.json").write_text(json.dumps(stacks))
-    code = review_module.main(["--repo", str(repo), "--base", "main", "--format", fmt])
-    return code, capsys.readouterr().out
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # the review's folders, isolated
+    (tmp_path / "tmp").mkdir()
+    return make_repo(tmp_path / "repo", base_stacks())
 
 
 def test_no_change(repo: Path, capsys) -> None:
@@ -143,6 +111,21 @@ def test_a_renamed_construct_is_caught_with_the_fix(repo: Path, capsys) -> None:
     assert change["action"] == "rename" and change["renamed_from"] == "kubernetes_service_v1.edge_service_3"
 
 
+def test_equal_numbers_and_flags_alone_are_not_a_rename(repo: Path, capsys) -> None:
+    """Two generated passwords of one length in two constructs are two resources, not one renamed."""
+    stacks = base_stacks()
+    passwords = stacks["staging-services"]["resource"]["random_password"] = {}
+    passwords["sessions_auth-token_5"] = resource("staging-services/sessions/auth-token", length=64, special=False)
+    (repo / "stacks.json").write_text(json.dumps(stacks))
+    commit(repo, "a password")
+    del passwords["sessions_auth-token_5"]
+    passwords["inventory_auth-token_6"] = resource("staging-services/inventory/auth-token", length=64, special=False)
+    _, out = run_review(repo, stacks, capsys=capsys)
+    actions = {c["address"]: c["action"] for c in json.loads(out)["environments"]["staging"]["changes"]}
+    assert actions == {"random_password.sessions_auth-token_5": "delete", "random_password.inventory_auth-token_6":
+                       "create"}
+
+
 def test_an_argument_that_forces_replacement_is_a_risk(repo: Path, capsys) -> None:
     stacks = base_stacks()
     group = stacks["staging-services"]["resource"]["aws_elasticache_replication_group"]["sessions_replication-group_2"]
@@ -168,47 +151,199 @@ def test_sensitive_values_are_masked(repo: Path, capsys) -> None:
         assert "(sensitive)" in out
 
 
-def test_a_base_that_does_not_synthesize_fails_the_review(repo: Path, capsys) -> None:
-    (repo / "stacks.json").write_text(json.dumps("broken"))
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-am", "broken")
-    (repo / "stacks.json").write_text(json.dumps(base_stacks()))
+def test_a_base_that_does_not_synthesize_shows_everything_as_new(repo: Path, capsys) -> None:
+    """Item 5: the change that repairs a broken base can be reviewed; the review says the base is broken."""
+    (repo / "stacks.json").write_text(json.dumps("error: environment 'staging': account_id = '1': use the 12-digit"
+                                                 " AWS account id"))
+    commit(repo, "broken")
+    stacks = base_stacks()
+    code, out = run_review(repo, stacks, capsys=capsys)
+    report = json.loads(out)
+    assert code == review_module.RISKY  # nothing could be compared: a reviewer must look
+    assert report["base_error"].startswith("(exit 1):\nerror: environment 'staging': account_id = '1'")
+    assert [r["kind"] for r in report["risks"]] == ["base-unavailable"]
+    created = {c["address"] for c in report["environments"]["staging"]["changes"] if c["action"] == "create"}
+    assert created == {"kubernetes_deployment_v1.checkout_deployment_1",
+                       "aws_elasticache_replication_group.sessions_replication-group_2",
+                       "kubernetes_service_v1.edge_service_3",
+                       "aws_secretsmanager_secret_version.sessions_secret-value_4"}
+    assert report["environments"]["staging"]["cost"]["before"] is None
+    _, markdown = run_review(repo, stacks, fmt="markdown", capsys=capsys)
+    assert "> :warning: **The base `main` does not synthesize**; everything the working tree synthesizes is " \
+           "shown as new." in markdown
+    assert "> error: environment 'staging': account_id = '1'" in markdown
+    assert "- **staging**: 4 to create" in markdown
+
+
+def test_a_working_tree_that_does_not_synthesize_fails_the_review(repo: Path, capsys) -> None:
+    leaked = "postgres://app:" + "hunter2-x9@db/shop"
+    (repo / "stacks.json").write_text(json.dumps(f"error: staging-services/checkout: env['DB'] = {leaked!r}: no"))
     code = review_module.main(["--repo", str(repo), "--base", "main"])
     captured = capsys.readouterr()
-    assert code == 1 and captured.out == ""
-    assert captured.err.startswith("review: synthesis of the main failed (exit 1):\nerror: environment 'staging'")
+    assert code == review_module.FAILED == 1 and captured.out == ""
+    assert captured.err.startswith("review: synthesis of the working tree failed (exit 1):\nerror: staging-services")
+    assert "hunter2-x9" not in captured.err and "(sensitive)" in captured.err
 
 
 def test_the_temporary_worktree_is_removed(repo: Path, capsys) -> None:
     run_review(repo, base_stacks(), capsys=capsys)
     assert len(git(repo, "worktree", "list").splitlines()) == 1
+    assert list(Path(tempfile.gettempdir()).iterdir()) == []
 
 
-def test_review_of_this_repository(tmp_path: Path, capsys) -> None:
-    """End to end on a copy of this project: a service's memory changes, the cache goes, a construct is renamed."""
-    copy = tmp_path / "project"
-    files = git(REPO, "ls-files").splitlines()
-    for name in files:
-        if (REPO / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, copy / name)
-    git(copy.parent, "init", "--quiet", "--initial-branch=main", str(copy))
-    git(copy, "add", ".")
-    git(copy, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "base")
+# -- a review after a killed review (issue 16, item 2) ----------------------------------------------
+
+def killed_review(repo: Path, tmp: Path) -> None:
+    """Start a review in another process, wait until it holds its worktree, then SIGKILL it (and its
+    synthesis): what a cancelled CI job or an out-of-memory kill leaves behind."""
+    (repo / "sleep").write_text("60")
+    commit(repo, "slow synthesis")
+    process = subprocess.Popen([sys.executable, "-m", "delivery.review", "--repo", str(repo), "--base", "main"],
+                               cwd=REPO, env={**os.environ, "TMPDIR": str(tmp)}, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while "locked" not in git(repo, "worktree", "list", "--porcelain"):
+        assert time.monotonic() < deadline and process.poll() is None, "the review never made its worktree"
+        time.sleep(0.1)
+    time.sleep(0.5)  # its syntheses start
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    (repo / "sleep").unlink()
+    commit(repo, "fast again")
+
+
+def leftovers(repo: Path, tmp: Path) -> tuple[list[str], list[str]]:
+    worktrees = [line for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+                 if line.startswith("worktree ")][1:]
+    return worktrees, sorted(p.name for p in tmp.iterdir())
+
+
+def test_a_review_after_a_killed_review_starts_clean(repo: Path, tmp_path: Path, capsys) -> None:
+    tmp = Path(tempfile.gettempdir())
+    killed_review(repo, tmp)
+    worktrees, folders = leftovers(repo, tmp)
+    assert len(worktrees) == 1 and len(folders) == 1 and folders[0].startswith("review.")
+    # What the review did not make, it leaves alone: a folder without its marker, a folder of a review that
+    # still runs (this process), a user's worktree whose folder is gone.
+    (tmp / "review.not-ours").mkdir()
+    running = tmp / "review.running"
+    running.mkdir()
+    (running / review_module.OWNER).write_text(json.dumps({"tool": "delivery.review", "pid": os.getpid(),
+                                                           "host": os.uname().nodename, "repo": str(repo)}))
+    git(repo, "worktree", "add", "--detach", "--quiet", str(tmp_path / "users-worktree"), "main")
+    (tmp_path / "users-worktree").rename(tmp_path / "users-worktree-moved")
+
+    code, _ = run_review(repo, base_stacks(), capsys=capsys)
+
+    assert code == review_module.NO_CHANGE
+    worktrees, folders = leftovers(repo, tmp)
+    assert worktrees == [f"worktree {tmp_path / 'users-worktree'}"]
+    assert folders == ["review.not-ours", "review.running"]
+
+
+def test_without_the_cleanup_a_killed_review_is_left_behind(repo: Path, capsys,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: with the cleanup off, the killed review's worktree and folder remain."""
+    tmp = Path(tempfile.gettempdir())
+    killed_review(repo, tmp)
+    monkeypatch.setattr(review_module, "_clean_leftovers", lambda repo: [])
+    run_review(repo, base_stacks(), capsys=capsys)
+    worktrees, folders = leftovers(repo, tmp)
+    assert len(worktrees) == 1 and len(folders) == 1
+
+
+# -- end to end, on a copy of this project -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def project_review(tmp_path_factory: pytest.TempPathFactory) -> review_module.Review:
+    """One review of one change to a copy of this project: production's general node pool may grow tenfold
+    (12 -> 120, the node cap raised with it), staging gets a memory node pool, a service with its own cache
+    is added, report-worker's memory grows, the sessions cache goes, the namespace construct is renamed."""
+    copy = copy_project(tmp_path_factory.mktemp("review") / "project")
+    production = copy / "environments" / "production.py"
+    text = production.read_text()
+    assert text.count("max_size=12,") == 1
+    production.write_text(text.replace("max_size=12,", "max_size=120,").replace(
+        "max_nodes_per_group=15", "max_nodes_per_group=120"))
+    staging = copy / "environments" / "staging.py"
+    staging.write_text(staging.read_text().replace("""            ),
+        ],
+    ),""", """            ),
+            NodePool(name="memory", instance_types=["r6i.xlarge", "r5.xlarge"], min_size=0, max_size=4,
+                     disk_size_gib=80, labels={"workload": "memory"}),
+        ],
+    ),""", 1))
     services = copy / "stacks" / "services.py"
     text = services.read_text()
     text = text.replace('cpu="1", memory="2Gi",', 'cpu="1", memory="3Gi",')  # report-worker's memory
     text = text.replace('NamespaceV1(self, "namespace",', 'NamespaceV1(self, "shop-namespace",')  # a rename
     text = re.sub(r"        self\.sessions = ManagedRedis\(.*?\n        \)\n", "", text, flags=re.S)  # the cache
-    text = text.replace("redis=self.sessions,", "").replace("workers_security_group_id=self.workers_security_group_id,",
-                                                            "")
+    text = text.replace("redis=self.sessions,", "")
+    text = text.replace("        self.services = [", """        inventory_cache = ManagedRedis(self, "inventory-cache")
+        self.services = [
+            Microservice(
+                self, "inventory", image=f"{REGISTRY}/inventory:1.0.0", cpu="250m", memory="512Mi",
+                autoscaling=Autoscaling(min_replicas=2, max_replicas=4), ingress_host=f"inventory.{env.domain}",
+                redis=inventory_cache),""")
     services.write_text(text)
-    code = review_module.main(["--repo", str(copy), "--base", "main"])
-    markdown = capsys.readouterr().out
-    assert code == review_module.RISKY
+    tempfile.tempdir, saved = str(copy.parent), tempfile.tempdir  # the review's folder, under pytest's
+    try:
+        return review_module.review(copy, "main")
+    finally:
+        tempfile.tempdir = saved
+
+
+def test_review_of_this_repository(project_review: review_module.Review) -> None:
+    markdown = review_module.render_markdown(project_review)
+    assert project_review.exit_code == review_module.RISKY
     assert 'spec.template.spec.container[0].resources.requests.memory: "2Gi" -> "3Gi"' in markdown
     assert "ElastiCache `aws_elasticache_replication_group.sessions_replication-group_" in markdown
     assert 'move_from_id("kubernetes_namespace_v1.namespace")' in markdown
     assert "- **production**:" in markdown and "- **staging**:" in markdown
+    # Production protects its cache: the plan would fail, and the review says so.
+    protected = [r for r in project_review.risks if r.kind == "protected"]
+    assert {r.stack for r in protected} == {"production-services"}
+    assert all("**the plan will fail**" in r.message for r in protected)
+
+
+def test_raising_a_node_pool_tenfold_is_a_cost_risk(project_review: review_module.Review) -> None:
+    cost = project_review.costs["production"]
+    general = [line for line in cost.lines_after if "eks_general_node-group" in line.address]
+    assert [line.what for line in general] == ["node group: 120 \u00d7 m7i.xlarge (dearest of its types), "
+                                               "120 \u00d7 100 GiB disk"]
+    assert cost.before is not None and cost.difference is not None and cost.difference > 15_000
+    (risk,) = [r for r in project_review.risks if r.kind == "cost" and r.stack == "production"]
+    before, after = f"${cost.before:,.0f}", f"${cost.after:,.0f}"
+    assert f"rises from {before} to {after} (+${cost.difference:,.0f}" in risk.message
+    markdown = review_module.render_markdown(project_review)
+    assert f"| production | {before} | {after} | **+${cost.difference:,.0f} (+" in markdown
+    assert "_Estimates from the price table `delivery/prices.json` (eu-west-1 on-demand list prices in USD, " \
+           "dated " in markdown
+    summary = [c.summary for c in project_review.components if c.name == "eks/general"]
+    assert summary == ["node group m7i.xlarge/m6i.xlarge on-demand 3\u201312 \u2192 3\u2013120 nodes "
+                       "\u00d7 100 GiB gp3"]
+
+
+def test_a_new_node_group_shows_its_instance_types_and_sizes(project_review: review_module.Review) -> None:
+    (group,) = [c for c in project_review.changes if c.address.startswith("aws_eks_node_group.eks_memory_")]
+    attributes = {a.path: a.after for a in group.attributes}
+    assert attributes["instance_types"] == ["r6i.xlarge", "r5.xlarge"]
+    assert (attributes["scaling_config.min_size"], attributes["scaling_config.max_size"]) == (0, 4)
+    (component,) = [c for c in project_review.components if c.name == "eks/memory"]
+    assert (component.stack, component.status) == ("staging-cluster", "new")
+    assert component.summary == "node group r6i.xlarge/r5.xlarge on-demand 0\u20134 nodes \u00d7 80 GiB gp3"
+    markdown = review_module.render_markdown(project_review)
+    assert '    instance_types: ["r6i.xlarge", "r5.xlarge"]' in markdown
+
+
+def test_a_new_service_is_one_line_with_its_sizing(project_review: review_module.Review) -> None:
+    (component,) = [c for c in project_review.components if c.name == "inventory" and c.stack == "staging-services"]
+    assert component.status == "new" and component.members == ["inventory-cache"]
+    assert component.summary == ("Deployment 2\u20134 pods \u00d7 250m/512Mi, cache cache.t4g.small \u00d7 2, "
+                                 "ingress inventory.staging.acme-shop.example")
+    markdown = review_module.render_markdown(project_review)
+    line = ("<details><summary>+ <b>inventory</b> (with inventory-cache) \u00b7 new: " + component.summary)
+    assert markdown.count(line) == 1
 
 
 def provider_class(resource_type: str):
