@@ -98,14 +98,12 @@ class CertManager(Construct):
       does it (UPSERT, DELETE); ``GetChange`` on changes. Nothing else: with the zone's id in
       the issuer, cert-manager never looks zones up (``ListHostedZonesByName``) and never lists
       records (v1.21.1, pkg/issuer/acme/dns/route53).
-    - Ingresses annotated ``kubernetes.io/tls-acme: "true"`` without an issuer get
-      ``default_issuer`` (cert-manager's ingress-shim); an explicit
-      ``cert-manager.io/cluster-issuer`` annotation is clearer, and what services should use.
+    - No default issuer: an Ingress names its issuer (``cert-manager.io/cluster-issuer``), so
+      this release refers to nothing the later stack creates (the issuer lives there).
 
     :param hosted_zone_id: the Route 53 hosted zone of the environment's domain.
     :param oidc_provider_arn: the cluster's IAM OIDC provider (IRSA).
     :param oidc_issuer_url: the cluster's OIDC issuer URL.
-    :param default_issuer: the ClusterIssuer for ``tls-acme`` Ingresses; default ``CLUSTER_ISSUER``.
     :param replicas: of each component; default 2.
     :param namespace: created here; default ``cert-manager``.
     :param chart_version: the cert-manager chart, pinned; default ``CERT_MANAGER_CHART_VERSION``.
@@ -113,7 +111,7 @@ class CertManager(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, hosted_zone_id: str, oidc_provider_arn: str,
-                 oidc_issuer_url: str, default_issuer: str = CLUSTER_ISSUER, replicas: int = 2,
+                 oidc_issuer_url: str, replicas: int = 2,
                  namespace: str = "cert-manager", chart_version: str = CERT_MANAGER_CHART_VERSION,
                  depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id)
@@ -121,14 +119,12 @@ class CertManager(Construct):
         if c.known(hosted_zone_id):
             c.require(bool(HOSTED_ZONE_ID.match(hosted_zone_id)), "hosted_zone_id", hosted_zone_id,
                       HOSTED_ZONE_ID_FIX)
-        c.require(bool(DNS_LABEL.match(default_issuer)), "default_issuer", default_issuer, "use a DNS label")
         c.require(replicas >= 1, "replicas", replicas, "use 1 or more (2 keeps issuing through a zone's loss)")
         c.require(bool(DNS_LABEL.match(namespace)), "namespace", namespace, "use a DNS label")
         c.require(bool(CHART_VERSION.match(chart_version)), "chart_version", chart_version, CHART_VERSION_FIX)
         c.done()
         self.namespace = namespace
         self.hosted_zone_id = hosted_zone_id
-        self.default_issuer = default_issuer
         self.policy = permissions_policy(
             self, "dns01", name_prefix="cert-manager-dns01-",
             description=f"Answer ACME DNS-01 challenges in Route 53 hosted zone {hosted_zone_id}",
@@ -158,8 +154,6 @@ class CertManager(Construct):
             "resources": compute("50m", "128Mi", "512Mi"),
             "serviceAccount": {"create": True, "name": _SERVICE_ACCOUNT,
                                "annotations": role_annotation(self.role.arn)},
-            "ingressShim": {"defaultIssuerName": self.default_issuer, "defaultIssuerKind": "ClusterIssuer",
-                            "defaultIssuerGroup": "cert-manager.io"},
             "webhook": {"replicaCount": replicas, "podDisruptionBudget": dict(BUDGET),
                         "topologySpreadConstraints": spread("webhook"), "resources": compute("20m", "64Mi", "128Mi")},
             "cainjector": {"replicaCount": replicas, "config": elect, "podDisruptionBudget": dict(BUDGET),
