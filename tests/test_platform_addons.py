@@ -496,6 +496,17 @@ def test_the_ingress_controller_serves_the_class_services_use(stack: dict) -> No
                                           "setAsDefaultIngress": False}
 
 
+def test_the_ingress_controller_exposes_its_class_and_release() -> None:
+    """What a stack wires further: ``ingress_class`` for services and external-dns, ``release`` for depends_on."""
+    built: list[IngressController] = []
+    out = synth(lambda s: built.append(IngressController(s, "ingress", ingress_class="public")))
+    (controller,) = built
+    rendered = json.loads(only(out, "helm_release")["values"][0])
+    assert controller.ingress_class == rendered["controller"]["ingressClass"]["name"] == "public"
+    address_ = f"{controller.release.terraform_resource_type}.{controller.release.friendly_unique_id}"
+    assert address_ == "helm_release." + next(iter(resources(out, "helm_release")))
+
+
 def test_the_ingress_controller_is_behind_an_internet_facing_cross_zone_nlb(stack: dict) -> None:
     service = values(stack, "nginx-ingress")["controller"]["service"]
     assert service == {"create": True, "type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": {
