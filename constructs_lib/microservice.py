@@ -547,10 +547,13 @@ class Microservice(Construct):
                      what=f"an ingress controller for class {self.ingress_class!r}",
                      fix="install an IngressController for that class, or remove ingress_host"),
                 Need("ingress_host", host, Capability.CERTIFICATES, self.certificate_issuer,
+                     accepts=lambda offer: offer.name == self.certificate_issuer and _within(
+                         host, offer.scope.get("zone", host)),
                      what=f"the cert-manager ClusterIssuer {self.certificate_issuer!r} for its certificate",
                      fix="create that ClusterIssuer in the platform, or remove ingress_host"),
                 Need("ingress_host", host, Capability.DNS, host,
-                     accepts=lambda offer: host == offer.name or host.endswith("." + offer.name),
+                     accepts=lambda offer: _within(host, offer.name) and offer.scope.get(
+                         "ingress_class", self.ingress_class) == self.ingress_class,
                      what="external-dns for a zone that holds the host",
                      fix="use a host under the environment's domain, and give the environment its dns zone"),
             ]
@@ -649,6 +652,11 @@ class Microservice(Construct):
             c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", self.ingress_host)),
                       "ingress_host", self.ingress_host, "use a DNS name such as 'checkout.example.com'")
         c.done()
+
+
+def _within(host: str, domain: str) -> bool:
+    """``shop.staging.example.com`` is within ``staging.example.com`` (and ``staging.example.com`` itself)."""
+    return host == domain or host.endswith("." + domain)
 
 
 def _image_version(image: str) -> str:

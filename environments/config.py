@@ -88,10 +88,17 @@ class Subnet:
 @checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Network:
-    """The existing VPC the environment runs in (this repository does not own it)."""
+    """The existing VPC the environment runs in (this repository does not own it).
+
+    ``private_subnets`` hold the nodes, the control plane's interfaces and the caches;
+    ``public_subnets`` (one per zone) hold the ingress controller's internet-facing load
+    balancer. Without them, the load balancer goes to the subnets tagged
+    ``kubernetes.io/role/elb``.
+    """
 
     vpc_id: str
     private_subnets: Sequence[Subnet]
+    public_subnets: Sequence[Subnet] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -282,8 +289,9 @@ def _check_network(env: Environment, c: Checks) -> None:
     c.require(bool(VPC_ID.match(net.vpc_id)), "network.vpc_id", net.vpc_id,
               "use a VPC id such as 'vpc-0123456789abcdef0'")
     seen: set[str] = set()
-    for i, subnet in enumerate(net.private_subnets):
-        at = f"network.private_subnets[{i}]"
+    for i, subnet in [*((f"private_subnets[{i}]", s) for i, s in enumerate(net.private_subnets)),
+                      *((f"public_subnets[{i}]", s) for i, s in enumerate(net.public_subnets))]:
+        at = f"network.{i}"
         c.require(bool(SUBNET_ID.match(subnet.id)), f"{at}.id", subnet.id,
                   "use a subnet id such as 'subnet-0123456789abcdef0'")
         c.require(subnet.id not in seen, f"{at}.id", subnet.id, "list each subnet once")
@@ -297,6 +305,14 @@ def _check_network(env: Environment, c: Checks) -> None:
     c.require(len(net.availability_zones) >= 2, "network.private_subnets", list(net.subnet_ids),
               f"subnets cover {len(net.availability_zones)} availability zone(s); EKS and "
               "Multi-AZ failover need private subnets in at least two, so add a subnet in another zone")
+    public_zones = [s.availability_zone for s in net.public_subnets]
+    c.require(len(set(public_zones)) == len(public_zones), "network.public_subnets",
+              [s.id for s in net.public_subnets],
+              "list one public subnet per zone (a load balancer takes one per zone)")
+    c.require(not public_zones or set(public_zones) >= set(net.availability_zones), "network.public_subnets",
+              [s.id for s in net.public_subnets],
+              f"cover every zone of the private subnets ({', '.join(net.availability_zones)}), so the load "
+              "balancer reaches nodes in all of them")
 
 
 def _check_cluster(env: Environment, c: Checks) -> None:

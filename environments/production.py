@@ -16,6 +16,11 @@ PRODUCTION = Environment(
             Subnet(id="subnet-0d44beef00000b002", availability_zone="eu-west-1b"),
             Subnet(id="subnet-0e55beef00000c003", availability_zone="eu-west-1c"),
         ],
+        public_subnets=[
+            Subnet(id="subnet-0f66beef00000a011", availability_zone="eu-west-1a"),
+            Subnet(id="subnet-0a77beef00000b012", availability_zone="eu-west-1b"),
+            Subnet(id="subnet-0b88beef00000c013", availability_zone="eu-west-1c"),
+        ],
     ),
     cluster=Cluster(
         name="shop-production",

@@ -14,6 +14,10 @@ STAGING = Environment(
             Subnet(id="subnet-0a11c0ffee0000001", availability_zone="eu-west-1a"),
             Subnet(id="subnet-0b22c0ffee0000002", availability_zone="eu-west-1b"),
         ],
+        public_subnets=[
+            Subnet(id="subnet-0c11c0ffee0000011", availability_zone="eu-west-1a"),
+            Subnet(id="subnet-0d22c0ffee0000012", availability_zone="eu-west-1b"),
+        ],
     ),
     cluster=Cluster(
         name="shop-staging",

@@ -237,6 +237,9 @@ def _model(resource: _Resource, resources: Mapping[str, _Resource]) -> None:
             secret = ObjectRef("Secret", tls.get("secret_name", ""), namespace)
             # cert-manager writes the Secret an Ingress with an issuer asks for; without one it must exist.
             (resource.creates if issuer else resource.needs).append(secret)
+    elif type_ == "kubernetes_annotations":
+        # Annotating an object that must already be there (e.g. the gp2 StorageClass EKS makes).
+        resource.needs.append(ObjectRef(body.get("kind", ""), name or "", namespace))
     elif type_ == "kubernetes_role_binding_v1":
         for ref in body.get("role_ref", []) if isinstance(body.get("role_ref"), list) else [body.get("role_ref")]:
             if ref and ref.get("kind") == "Role":

@@ -26,6 +26,8 @@ REPOSITORY = "acme-shop/platform-infrastructure"
 SERVICES_NAMESPACE = "shop"
 #: Where the monitoring stack runs.
 MONITORING_NAMESPACE = "monitoring"
+#: The StorageClass the add-ons stack makes the default; the platform's volumes name it.
+STORAGE_CLASS = "gp3"
 #: The ClusterSecretStore of the platform's own namespaces, reading ``<env>/platform/`` only.
 PLATFORM_SECRET_STORE = "platform-secrets"
 

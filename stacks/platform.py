@@ -11,6 +11,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from constructs_lib import (
+    ClusterIssuer,
     PagerDutyReceiver,
     PrometheusStack,
     SecretKeyRef,
@@ -21,7 +22,7 @@ from constructs_lib import (
 from constructs_lib.contracts import SECRET_STORE
 from environments import Environment
 
-from .base import MONITORING_NAMESPACE, PLATFORM_SECRET_STORE, SERVICES_NAMESPACE, KubernetesStack
+from .base import MONITORING_NAMESPACE, PLATFORM_SECRET_STORE, SERVICES_NAMESPACE, STORAGE_CLASS, KubernetesStack
 
 #: The Kubernetes Secret (monitoring namespace) Alertmanager reads receiver credentials from, filled from
 #: Secrets Manager ``<env>/platform/alertmanager``.
@@ -58,5 +59,10 @@ class PlatformStack(KubernetesStack):
             receivers_source=f"{env.secrets_prefix}platform/alertmanager",
             secret_store=PLATFORM_SECRET_STORE,
             install_crds=False,  # the add-ons stack installed them
+            storage_class=STORAGE_CLASS,  # the add-ons stack's default class
             depends_on=[store.manifest for store in self.secret_stores.values()],
         )
+        # Certificates for services' Ingresses (cert-manager's CRDs came with the add-ons).
+        self.cluster_issuer = ClusterIssuer(
+            self, "cluster-issuer", email=env.dns.acme_email, region=env.region,
+            hosted_zone_id=env.dns.hosted_zone_id, dns_zone=env.domain) if env.dns is not None else None
