@@ -60,7 +60,8 @@ def test_output_holds_no_absolute_path_or_checkout_name(synth_dir: Path) -> None
 def test_one_environment_on_request(tmp_path: Path) -> None:
     outdir = tmp_path / "cdktf.out"
     stacks = main.synthesize(["staging"], outdir)
-    assert sorted(stacks) == ["staging-cluster", "staging-platform", "staging-services", "staging-state"]
+    assert sorted(stacks) == ["staging-addons", "staging-cluster", "staging-platform", "staging-services",
+                              "staging-state"]
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == sorted(stacks)
 
 

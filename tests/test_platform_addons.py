@@ -80,8 +80,10 @@ def build(stack: TerraformStack) -> None:
     ClusterAutoscaler(stack, "cluster-autoscaler", cluster_name=CLUSTER, account_id=ACCOUNT, region=REGION,
                       kubernetes_version="1.33", preferred_node_groups=[asg_name_pattern("batch")], **OIDC)
     IngressController(stack, "ingress")
-    CertManager(stack, "cert-manager", hosted_zone_id=ZONE_ID, **OIDC)
-    ClusterIssuer(stack, "issuer", email=ISSUER_EMAIL, region=REGION, hosted_zone_id=ZONE_ID, dns_zone=DOMAIN)
+    cert_manager = CertManager(stack, "cert-manager", hosted_zone_id=ZONE_ID, **OIDC)
+    # In the app the issuer is a stack after cert-manager's; in this one-stack app it waits for the release.
+    ClusterIssuer(stack, "issuer", email=ISSUER_EMAIL, region=REGION, hosted_zone_id=ZONE_ID, dns_zone=DOMAIN,
+                  depends_on=[cert_manager.release])
     ExternalDns(stack, "external-dns", domain=DOMAIN, hosted_zone_id=ZONE_ID, owner_id=CLUSTER, region=REGION,
                 **OIDC)
 
