@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import getpass
 import json
 import os
 import re
@@ -23,7 +22,7 @@ import pytest
 from fastsynth import cleanup, lazy_providers, output
 from fastsynth.bench import _descendants, _node_usage
 from fastsynth.watch import reload_project, snapshot, watch
-from helpers import assert_same_tree, checkout_copy, tree
+from helpers import REPO, assert_same_tree, checkout_copy, tree
 
 #: These check the hook itself; with CDKTF_FAST_IMPORTS=0 the session runs on the stock path.
 needs_fast_path = pytest.mark.skipif(not lazy_providers.enabled(), reason="CDKTF_FAST_IMPORTS=0")
@@ -44,7 +43,7 @@ def test_submodules_still_load_on_attribute_access() -> None:
     module = cdktf_cdktf_provider_aws.xray_group
     assert module.XrayGroup.__name__ == "XrayGroup"
     with pytest.raises(AttributeError):
-        cdktf_cdktf_provider_aws.no_such_module  # noqa: B018
+        cdktf_cdktf_provider_aws.no_such_module  # type: ignore[attr-defined]  # noqa: B018
 
 
 def assembly_fields(tgz: Path, *names: str) -> dict:
@@ -54,12 +53,14 @@ def assembly_fields(tgz: Path, *names: str) -> dict:
     wanted here come before the type definitions, so reading stops as soon as they are decoded (0.1 s
     instead of 9 s). Any other layout falls back to parsing the whole file.
     """
-    decoder, found = json.JSONDecoder(), {}
+    decoder = json.JSONDecoder()
+    found: dict[str, object] = {}
     with tarfile.open(tgz, "r|gz") as archive:
         for member in archive:
             if member.name != "package/.jsii":
                 continue
             stream, text = archive.extractfile(member), ""
+            assert stream is not None
             utf8 = codecs.getincrementaldecoder("utf-8")()
             while len(found) < len(names):
                 chunk = stream.read(1 << 20)
@@ -81,7 +82,7 @@ def test_jsii_submodule_names_match_the_assembly(package: str) -> None:
     """The jsii runtime imports a submodule on demand by this map; it must match the assembly exactly."""
     from jsii import _reference_map
 
-    root = Path(__import__(package).__file__).parent
+    root = Path(__import__(package).__file__ or "").parent
     (tgz,) = (root / "_jsii").glob("*.jsii.tgz")
     assembly = assembly_fields(tgz, "name", "submodules")
     registered = {fqn: module for fqn, module in _reference_map._submodule_fqn_map.items()
@@ -424,15 +425,11 @@ def test_cdktf_testing_apps_write_under_pytests_folder(tmp_path_factory: pytest.
     assert Path(tempfile.mkdtemp()).is_relative_to(base)
 
 
-def test_a_test_run_leaves_nothing_in_tmpdir_but_pytests_folder(tmp_path: Path) -> None:
-    tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmpdir)}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    env.pop("NODE_OPTIONS", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:cacheprovider",
-         f"{Path(__file__).name}::test_cdktf_testing_apps_write_under_pytests_folder"],
-        cwd=Path(__file__).parent, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert [p.name for p in tmpdir.iterdir()] == [f"pytest-of-{getpass.getuser()}"]
+def test_the_benchmarks_one_service_change_is_one_image_tag_in_the_stack_file() -> None:
+    from fastsynth.bench import _IMAGE_TAG
+
+    before = (REPO / "stacks" / "services.py").read_text()
+    after, count = _IMAGE_TAG.subn(r'\1\2-bench"', before, count=1)
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
+    assert count == 1 and len(changed) == 1
+    assert re.fullmatch(r'\s*image=f"\{REGISTRY\}/[\w.-]+:[\w.-]+-bench",', changed[0][1])
