@@ -72,7 +72,7 @@ class Reader(threading.Thread):
     def run(self) -> None:
         while not self.done.is_set():
             self.look()
-            time.sleep(0.01)
+            time.sleep(0.05)
 
     def look(self) -> None:
         try:

@@ -194,7 +194,7 @@ def test_install_adds_the_preload_to_node_options() -> None:
 
 
 def test_parallel_watch_writes_what_one_process_writes_and_reports_a_typo_in_one_line(
-        synth_dir: Path, tmp_path: Path, monkeypatch) -> None:
+        synth_dir: Path, tmp_path: Path) -> None:
     """Watch mode's per-environment workers (on a checkout copy), merged, write byte for byte the app's
     one-process output, cold and warm after a reload. A typo in a stack file is one line naming the file
     and line, said once for both workers; a worker that dies is named; neither changes the output."""
@@ -222,10 +222,14 @@ def test_parallel_watch_writes_what_one_process_writes_and_reports_a_typo_in_one
         synthesizer()  # warm workers, after reloading the project's modules
         assert_same_tree(synth_dir, outdir)
 
-        synthesizer.workers["production"].kill()  # restarted on the next call: dies at the "built" step
+        # A worker that dies while synthesizing: in place of the production one, one that reads the request
+        # and exits without an answer.
+        synthesizer.workers["production"].terminate()
         synthesizer.workers["production"].wait()
-        monkeypatch.setenv("CDKTF_INTERRUPT_AT", "built:self")
-        with pytest.raises(SynthesisFailed, match=r"^the production worker exited \(0\); it restarts"):
+        synthesizer.workers["production"] = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, bufsize=1)
+        with pytest.raises(SynthesisFailed, match=r"^the production worker exited \(3\); it restarts"):
             synthesizer()
         assert_same_tree(synth_dir, outdir)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "checkout"]
