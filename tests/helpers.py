@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +50,23 @@ def sources_hash(root: Path = REPO) -> str:
         for file in files:
             digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+#: The installed packages whose code runs in a synthesis, besides the project's.
+SYNTHESIS_PACKAGES = ("jsii", "cdktf", "constructs", "typeguard", "cdktf-cdktf-provider-aws",
+                      "cdktf-cdktf-provider-kubernetes", "cdktf-cdktf-provider-helm", "cdktf-cdktf-provider-random")
+
+
+def inputs_key(root: Path = REPO) -> str:
+    """A digest of everything a synthesis's bytes can depend on: the sources, the locked and the installed
+    package versions, Python, Node, the platform and the fast-path switches. Two runs with the same key
+    write the same bytes (the tests prove synthesis deterministic), so a result may be reused under it."""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    parts = [sources_hash(root), hashlib.sha256((root / "Pipfile.lock").read_bytes()).hexdigest(),
+             sys.version, platform.platform(), node,
+             *(f"{name}=={metadata.version(name)}" for name in SYNTHESIS_PACKAGES),
+             *(f"{name}={os.environ.get(name, '')}" for name in ("CDKTF_FAST_IMPORTS", "CDKTF_FAST_NODE"))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def checkout_copy(dest: Path) -> Path:
