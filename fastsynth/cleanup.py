@@ -56,7 +56,8 @@ _pending: int | None = None
 
 def track(path: Path) -> Path:
     """Remove ``path`` if the process is interrupted before ``untrack(path)``."""
-    _paths.append(path)
+    if path not in _paths:
+        _paths.append(path)
     return path
 
 

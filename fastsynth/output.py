@@ -55,12 +55,14 @@ STACKS = "stacks"
 
 
 def new_output_dir(outdir: Path) -> Path:
-    """An empty directory beside ``outdir`` to synthesize into, removed if the process is interrupted."""
+    """An empty directory beside ``outdir`` to synthesize into (on the same file system, as the switch
+    needs), removed if the process is interrupted; ``cleanup.tracked(new_output_dir(outdir))`` removes it
+    however the run ends."""
     import tempfile
 
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    cleanup.track(path)
+    with cleanup.uninterruptible():  # never created and left untracked
+        path = cleanup.track(Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent)))
     umask = os.umask(0)
     os.umask(umask)
     path.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is not secret

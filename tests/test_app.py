@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import main
-from fastsynth import output
+from fastsynth import cleanup, output
 from helpers import REPO, assert_same_tree, checkout_copy, inputs_key, tree
 
 ENVIRONMENT_STACKS = {env: [f"{env}-{layer}" for layer in ("cluster", "platform", "services", "state")]
@@ -206,6 +206,7 @@ def test_an_environment_on_request_replaces_only_its_own_stacks(synth_dir: Path,
     assert sorted(main.synthesize(["production"], outdir)) == ENVIRONMENT_STACKS["production"]
     assert_same_tree(synth_dir, outdir)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+    assert cleanup._paths == []  # nothing left to remove on Ctrl-C: watch mode runs for hours
 
 
 def test_unknown_environment_is_refused(tmp_path: Path, capsys) -> None:
