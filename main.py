@@ -6,29 +6,34 @@
     pipenv run synth --watch              # re-synthesize on every edit, providers kept loaded
     cdktf synth                           # the same, through the cdktf CLI
 
-Output is written to a temporary directory beside the output directory and
-swapped in only when synthesis succeeded, so a failed run leaves the previous
-output untouched. A configuration mistake prints its message and exits 2,
-without a stack trace.
+The output is always whole (``fastsynth/output.py``): synthesis writes beside
+it and switches it in in one step, so a failed or interrupted run leaves the
+previous output as it was, and ``--env`` replaces only that environment's
+stacks. A user's mistake prints one line and exits 2 (``fastsynth/errors.py``;
+``--traceback`` shows the full one); Ctrl-C leaves nothing behind, not even
+jsii's folders in ``$TMPDIR`` (``fastsynth/cleanup.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 # Must be set before jsii starts its Node process (on first cdktf import).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# No call to HashiCorp's version-check service from Terraform or the cdktf CLI started by this process.
+os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 # Load only the provider submodules the stacks use (fastsynth/lazy_providers.py); before any provider import.
-from fastsynth import lazy_providers
+from fastsynth import cleanup, lazy_providers, output
+from fastsynth.errors import TRACEBACK_ENV, UsageError, describe
 
 if lazy_providers.enabled():
     lazy_providers.install()
+
+ROOT = Path(__file__).resolve().parent
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -39,38 +44,37 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="output directory; default: $CDKTF_OUTDIR or cdktf.out")
     parser.add_argument("--watch", action="store_true",
                         help="keep running; re-synthesize when constructs_lib/, stacks/ or environments/ change")
+    parser.add_argument("--traceback", action="store_true",
+                        help=f"show the full traceback of a mistake, not one line (also {TRACEBACK_ENV}=1)")
     return parser.parse_args(argv)
 
 
 def synthesize(env_names: list[str] | None, outdir: Path) -> list[str]:
-    """Synthesize the named environments (all when None) into ``outdir``; return the stack names."""
-    from cdktf import App
+    """Synthesize the named environments (all when None) into ``outdir``; return the stack names.
 
+    The other environments' stacks already in ``outdir`` are kept.
+    """
     from environments import ENVIRONMENTS
-    from stacks import build_environments, check
 
     unknown = sorted(set(env_names or ()) - set(ENVIRONMENTS))
     if unknown:
-        raise SystemExit(f"error: unknown environment(s) {', '.join(unknown)}; "
-                         f"choose from {', '.join(ENVIRONMENTS)}")
+        raise UsageError(f"unknown environment(s) {', '.join(unknown)}; choose from {', '.join(ENVIRONMENTS)}")
     selected = [ENVIRONMENTS[name] for name in env_names] if env_names else list(ENVIRONMENTS.values())
 
+    from cdktf import App
+
+    from stacks import build_environments, check
+
     outdir = outdir.resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the output is not secret
-    try:
+    with cleanup.tracked(output.new_output_dir(outdir)) as staging:
         app = App(outdir=str(staging))
-        build_environments(app, selected)
+        built = build_environments(app, selected)
         check(app)  # the environments' rules, on every construct, before anything is written
+        cleanup.checkpoint("built")
         app.synth()
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        staging.rename(outdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        cleanup.checkpoint("synthesized")
+        keep = None if env_names is None else output.keep_other_environments(built, ENVIRONMENTS)
+        output.publish(staging, outdir, keep=keep)
     return [stack.node.id for stack in app.node.children if hasattr(stack, "layer")]
 
 
@@ -79,15 +83,16 @@ def _watch(env_names: list[str] | None, outdir: Path) -> int:
     from environments import ENVIRONMENTS
     from fastsynth.watch import ParallelSynthesizer, watch
 
-    root = Path(__file__).resolve().parent
     names = env_names or list(ENVIRONMENTS)
     parallel = len(names) > 1 and (os.cpu_count() or 1) > 1
-    synthesizer = ParallelSynthesizer(names, outdir, root) if parallel else None
+    synthesizer = ParallelSynthesizer(names, outdir, ROOT, environments=list(ENVIRONMENTS)) if parallel else None
+    if synthesizer is not None:
+        cleanup.on_interrupt(synthesizer.close)
     try:
         if synthesizer is not None:
-            watch(synthesizer, root, reload=lambda: None)  # the workers reload their own modules
+            watch(synthesizer, ROOT, reload=lambda: None)  # the workers reload their own modules
         else:
-            watch(lambda: synthesize(env_names, outdir), root)
+            watch(lambda: synthesize(env_names, outdir), ROOT)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -98,19 +103,29 @@ def _watch(env_names: list[str] | None, outdir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.traceback:
+        os.environ[TRACEBACK_ENV] = "1"  # watch mode's workers read it too
     env_names = args.envs or [n for n in os.environ.get("ENVIRONMENT", "").split(",") if n] or None
     if args.watch:
         return _watch(env_names, Path(args.outdir))
-    from constructs_lib.validation import ConfigError
-
     try:
         stacks = synthesize(env_names, Path(args.outdir))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        failure = describe(error, ROOT)
+        print(failure.message, file=sys.stderr)
+        return failure.exit_code
     print(f"synthesized {len(stacks)} stacks to {args.outdir}/stacks: {', '.join(sorted(stacks))}")
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The command line: a private temporary directory, and Ctrl-C that leaves nothing behind."""
+    watching = "--watch" in sys.argv[1:]
+    cleanup.install(message="" if watching else "interrupted; the output is left whole, with nothing temporary behind",
+                    exit_code=(lambda signum: 0) if watching else None)
+    cleanup.checkpoint("started")
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -18,6 +18,12 @@ watch mode: the median of 8 warm re-syntheses of every environment (each worker
 reloads the project's modules first, as after an edit).
 For each: wall time of the whole process, CPU time and peak resident memory
 of Python and of the jsii Node process. Read from ``/proc``, so Linux only.
+
+Then the two loops a developer waits on, so that they stay measured as the
+project grows: the test suite (``pipenv run test``: pytest with the project's
+defaults, in a fresh process) and the review of a one-service change
+(``delivery.review.review`` on a temporary copy of the repository whose first
+service's image tag changed). ``--skip tests,review`` leaves them out.
 Times vary on shared machines: compare ratios within one run, not across runs.
 """
 
@@ -27,7 +33,9 @@ import argparse
 import json
 import os
 import pprint
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +45,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 _TICKS = os.sysconf("SC_CLK_TCK")
+#: The first service's image in the stack file developers edit: the one-service change the review measures.
+_IMAGE_TAG = re.compile(r'(image=f"\{REGISTRY\}/[\w.-]+:)([\w.-]+)"')
 
 
 # -- child side: do the work, then report this process and its Node child ----------------------
@@ -146,6 +156,42 @@ def _watch_timings(environments: list[str], runs: int = 8) -> tuple[float, list[
     return cold, warm
 
 
+def _test_suite() -> tuple[float, str]:
+    """Wall time of ``pipenv run test`` (pytest with pyproject's defaults) and its summary line."""
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    env.pop("NODE_OPTIONS", None)
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, check=False)
+    wall = time.perf_counter() - start
+    lines = [line.strip("= ") for line in result.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    return wall, lines[-1] if lines else f"pytest exited {result.returncode}"
+
+
+def _one_service_review(work: Path) -> tuple[float, int]:
+    """Wall time and exit code of the review of a one-service change, on a copy of this repository."""
+    from delivery.review import review
+
+    repo = work / "review-repo"
+    for name in subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    git = ["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run([*git, "init", "--quiet", "--initial-branch=main"], check=True)
+    subprocess.run([*git, "add", "--all"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "--no-verify", "-m", "base"], check=True)
+    services = repo / "stacks" / "services.py"
+    changed, count = _IMAGE_TAG.subn(r'\1\2-bench"', services.read_text(), count=1)
+    if not count:
+        raise SystemExit(f"bench: no image=f\"{{REGISTRY}}/<name>:<tag>\" in {services.relative_to(repo)} to change")
+    services.write_text(changed)
+    start = time.perf_counter()
+    result = review(repo, "HEAD")
+    return time.perf_counter() - start, result.exit_code
+
+
 def _floor_module(synth_dir: Path, target: Path) -> Path:
     files = {str(p.relative_to(synth_dir)): json.loads(p.read_text()) for p in sorted(synth_dir.rglob("*.json"))}
     target.write_text("FILES = " + pprint.pformat(files, width=120, sort_dicts=False) + "\n")
@@ -167,14 +213,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure synthesis: fast path, stock path, plain-JSON floor.")
     parser.add_argument("--services", default="10,100,500",
                         help="generated-service counts for the scaling runs (comma-separated; empty for none)")
+    parser.add_argument("--skip", default="", metavar="tests,review",
+                        help="leave out the test suite's and/or the review's wall time (comma-separated)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    os.environ.setdefault("CHECKPOINT_DISABLE", "1")
     if args.child:
         mode, outdir, *rest = args.child
         _child(mode, outdir, rest[0] if rest else None)
         return 0
 
     counts = [int(n) for n in args.services.split(",") if n.strip()]
+    skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    if skip - {"tests", "review"}:
+        parser.error(f"--skip: unknown {', '.join(sorted(skip - {'tests', 'review'}))}; choose from tests, review")
     with tempfile.TemporaryDirectory(prefix="bench.") as tmp:
         work = Path(tmp)
         print("measuring (a) fast ...", file=sys.stderr)
@@ -195,7 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         for n in counts:
             print(f"measuring {n} generated services ...", file=sys.stderr)
             scaling.append((n, _run("scale", work / f"scale-{n}", arg=str(n))))
-
+        review = None
+        if "review" not in skip:
+            print("measuring the review of a one-service change ...", file=sys.stderr)
+            review = _one_service_review(work)
+        suite = None
+        if "tests" not in skip:
+            print("measuring the test suite ...", file=sys.stderr)
+            suite = _test_suite()
 
     print("| run | wall s | Python CPU s | Node CPU s | Python peak MiB | Node peak MiB |")
     print("|---|---|---|---|---|---|")
@@ -217,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{(m1['py_peak'] - m0['py_peak']) / (n1 - n0) * 1024:.0f} KiB Python peak")
     print(f"watch mode: first synthesis {cold:.2f} s, then re-synthesis median {statistics.median(warm):.2f} s "
           f"(min {min(warm):.2f}, max {max(warm):.2f}, {len(warm)} runs)")
+    if suite is not None:
+        print(f"test suite (pipenv run test): {suite[0]:.1f} s wall ({suite[1]})")
+    if review is not None:
+        print(f"review of a one-service change (pipenv run review): {review[0]:.1f} s wall (exit {review[1]})")
     print(f"(a), (b) and (d) output byte-identical: {'yes' if identical else 'NO'}")
     return 0 if identical else 1
 

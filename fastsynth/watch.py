@@ -5,25 +5,27 @@ assemblies; after that, an edit under ``constructs_lib/``, ``stacks/`` or
 ``environments/`` reloads only the project's own modules and synthesizes
 again in a warm process. With more than one environment and more than one
 CPU, each environment has its own warm worker process and they synthesize
-side by side; their outputs are merged into exactly what one process writes. A mistake in the edited code is reported (a
-configuration error as its message, anything else as a traceback) and the
-watcher keeps going; the previous output stays in place until a synthesis
-succeeds.
+side by side; their outputs are merged into exactly what one process writes
+and switched in in one step (``fastsynth/output.py``). A mistake in the
+edited code is reported as ``main.py`` reports it (``fastsynth/errors.py``:
+one line pointing at the user's file and line; a traceback only for a bug
+of ours) and the watcher keeps going; the previous output stays in place
+until a synthesis succeeds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+from fastsynth import cleanup, output
+from fastsynth.errors import describe
+from fastsynth.output import merge_outputs
 
 __all__ = ["WATCHED", "ParallelSynthesizer", "SynthesisFailed", "merge_outputs", "reload_project", "snapshot",
            "watch"]
@@ -59,12 +61,7 @@ def watch(synthesize: Callable[[], list[str]], root: Path, *, interval: float = 
         try:
             stacks = synthesize()
         except Exception as error:  # report and keep watching: the next edit may fix it
-            if type(error).__name__ == "ConfigError":
-                out(f"error: {error}")
-            elif isinstance(error, SynthesisFailed):
-                out(str(error))  # the worker's own report
-            else:
-                out("".join(traceback.format_exception(error)).rstrip())
+            out(str(error) if isinstance(error, SynthesisFailed) else describe(error, root).message)
             out(f"synthesis failed after {time.perf_counter() - start:.2f} s; previous output kept; watching")
         else:
             out(f"synthesized {len(stacks)} stacks in {time.perf_counter() - start:.2f} s; watching "
@@ -85,34 +82,17 @@ class SynthesisFailed(RuntimeError):
     """A worker's synthesis failed; the message is what it printed (an error line or a traceback)."""
 
 
-def merge_outputs(parts: Sequence[Path], target: Path) -> None:
-    """Merge per-environment syntheses into ``target``, as one synthesis of them all writes it."""
-    manifest: dict = {"version": None, "stacks": {}}
-    for part in parts:
-        own = json.loads((part / "manifest.json").read_text())
-        manifest["version"] = own["version"]
-        manifest["stacks"].update(own["stacks"])
-        shutil.copytree(part / "stacks", target / "stacks", dirs_exist_ok=True)
-    (target / "manifest.json").write_text(_cdktf_json(manifest))
-
-
-def _cdktf_json(value: object, indent: str = "") -> str:
-    """JSON as cdktf writes manifest.json: keys sorted, two-space indent, empty lists broken over lines."""
-    inner = indent + "  "
-    if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(key)}: {_cdktf_json(item, inner)}" for key, item in sorted(value.items())]
-        return "{\n" + ",\n".join(items) + ("\n" if items else "") + indent + "}"
-    if isinstance(value, list):
-        items = [inner + _cdktf_json(item, inner) for item in value]
-        return "[\n" + ",\n".join(items) + ("\n" if items else "") + indent + "]"
-    return json.dumps(value)
-
-
 class ParallelSynthesizer:
-    """One warm worker process per environment; a call synthesizes them all side by side into ``outdir``."""
+    """One warm worker process per environment; a call synthesizes them all side by side into ``outdir``.
 
-    def __init__(self, env_names: Sequence[str], outdir: Path, root: Path) -> None:
+    ``environments``: every environment's name, to keep the stacks of those not synthesized in ``outdir``
+    (as ``main.synthesize`` does); empty to replace the whole output.
+    """
+
+    def __init__(self, env_names: Sequence[str], outdir: Path, root: Path, *,
+                 environments: Sequence[str] = ()) -> None:
         self.env_names = list(env_names)
+        self.environments = list(environments)
         self.outdir = outdir.resolve()
         self.root = root
         self.workers: dict[str, subprocess.Popen] = {}
@@ -126,9 +106,7 @@ class ParallelSynthesizer:
         return worker
 
     def __call__(self) -> list[str]:
-        self.outdir.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{self.outdir.name}.", dir=self.outdir.parent))
-        try:
+        with cleanup.tracked(output.new_output_dir(self.outdir)) as work:
             for env in self.env_names:  # all start before any is waited for
                 worker = self._worker(env)
                 assert worker.stdin is not None
@@ -140,15 +118,9 @@ class ParallelSynthesizer:
             merged = work / "merged"
             merged.mkdir()
             merge_outputs([work / env for env in self.env_names], merged)
-            umask = os.umask(0)
-            os.umask(umask)
-            merged.chmod(0o777 & ~umask)
-            if self.outdir.exists():
-                shutil.rmtree(self.outdir)
-            merged.rename(self.outdir)
+            keep = output.keep_other_environments(self.env_names, self.environments) if self.environments else None
+            output.publish(merged, self.outdir, keep=keep)
             return [stack for reply in replies.values() for stack in reply["stacks"]]
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
     def _reply(self, env: str) -> dict:
         worker = self.workers[env]
@@ -169,6 +141,7 @@ class ParallelSynthesizer:
 
 def _serve(env: str) -> int:
     """A worker: synthesize ``env`` into each directory asked for on stdin; answer one JSON line each."""
+    cleanup.install(exit_code=lambda signum: 0)  # before jsii starts: its folders go in a private $TMPDIR
     import main  # first: installs the import hooks before cdktf starts Node
 
     first = True
@@ -177,14 +150,10 @@ def _serve(env: str) -> int:
         if not first:
             reload_project()
         first = False
-        from constructs_lib.validation import ConfigError  # the class of the modules just (re)loaded
-
         try:
             stacks = main.synthesize([env], Path(request["outdir"]))
-        except ConfigError as error:
-            reply = {"ok": False, "message": f"error: {error}"}
         except Exception as error:  # report it; the next edit may fix it
-            reply = {"ok": False, "message": "".join(traceback.format_exception(error)).rstrip()}
+            reply = {"ok": False, "message": describe(error, main.ROOT).message}
         else:
             reply = {"ok": True, "stacks": stacks}
         print(json.dumps(reply), flush=True)

@@ -1,7 +1,22 @@
-"""Shared fixtures: the whole app is synthesized once per test session.
+"""Shared fixtures: the app is synthesized once per test run, and nothing is left in ``$TMPDIR``.
 
-Importing the prebuilt provider packages costs seconds, so every test runs in
-this one process and reads the same synthesized output.
+The suite runs in parallel (``-n auto`` in pyproject.toml: one pytest-xdist
+worker per CPU). What the fixtures share, and how to reuse it in a new test:
+
+- ``synth_dir``: ``cdktf.out`` of every environment, exactly as ``pipenv run
+  synth`` writes it. Synthesized once per run by the first worker that asks,
+  into a cache keyed by the hash of the sources (``helpers.sources_hash``);
+  the other workers wait on a lock and read the same files. Read-only: copy
+  it (``shutil.copytree``) before changing anything.
+- ``stacks`` / ``manifest``: its parsed ``cdk.tf.json`` files (by stack name)
+  and ``manifest.json``. Prefer these to a synthesis of your own.
+- ``built_environments``: every environment's stacks built in this worker on
+  one App (not synthesized), for a test that looks at constructs; read-only:
+  build your own App (``helpers.synth``) for a variant.
+- ``$TMPDIR``: ``pytest_configure`` points it (and Python's ``tempfile``) into
+  this run's pytest base temporary directory, so jsii's folders, cdktf's
+  ``Testing.app()`` output directories and every subprocess's temporary files
+  land under pytest's own ``pytest-of-<user>`` folder, which pytest prunes.
 """
 
 from __future__ import annotations
@@ -9,20 +24,44 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 import pytest
 
 import main
+from fastsynth import output
+from helpers import sources_hash
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own tmpdir plugin has set up its factory
+def pytest_configure(config: pytest.Config) -> None:
+    """``$TMPDIR`` inside pytest's base temporary directory, before anything starts jsii's Node."""
+    tmp = config._tmp_path_factory.getbasetemp() / "tmp"  # type: ignore[attr-defined]
+    tmp.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(tmp)
+    tempfile.tempdir = str(tmp)
+
+
+def _run_dir(factory: pytest.TempPathFactory) -> Path:
+    """The base temporary directory of the whole run: xdist gives each worker a subdirectory of it."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``cdktf.out`` of every environment, written exactly as ``pipenv run synth`` writes it."""
-    outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
-    main.synthesize(None, outdir)
+    """``cdktf.out`` of every environment, written by ``main.synthesize`` once per run, shared by all workers."""
+    cache = _run_dir(tmp_path_factory) / "synth-cache"
+    cache.mkdir(exist_ok=True)
+    outdir = cache / sources_hash() / "cdktf.out"
+    outdir.parent.mkdir(exist_ok=True)
+    with output.locked(cache):  # not outdir.parent: publishing takes that lock
+        if not (outdir / output.MANIFEST).is_file():
+            main.synthesize(None, outdir)
     return outdir
 
 
@@ -39,6 +78,21 @@ def manifest(synth_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
+def built_environments(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every environment's ``EnvironmentStacks``, built and checked in this process on one App, not
+    synthesized. Read-only: adding a construct to it would change what other tests see."""
+    from cdktf import App
+
+    from environments import ENVIRONMENTS
+    from stacks import build_environments, check
+
+    app = App(outdir=str(tmp_path_factory.mktemp("built")))
+    built = build_environments(app, ENVIRONMENTS.values())
+    check(app)
+    return built
+
+
+@pytest.fixture(scope="session")
 def validate_custom_resources():
     """Validate manifests against their CRD schemas: returns, per manifest, its errors.
 
@@ -47,8 +101,9 @@ def validate_custom_resources():
     the lock file on first use.
     """
     tool = Path(__file__).parent / "custom_resources"
-    if not (tool / "node_modules").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tool, check=True)
+    with output.locked(tool):  # one install, however many workers ask at once
+        if not (tool / "node_modules").is_dir():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tool, check=True)
 
     def validate(manifests: list[dict]) -> list[list[str]]:
         result = subprocess.run(["node", str(tool / "validate.mjs")], input=json.dumps(manifests),

@@ -1,20 +1,84 @@
-"""Helpers for asserting on synthesized Terraform JSON."""
+"""Helpers for asserting on synthesized Terraform JSON, and for copies of the project.
+
+Nothing here imports cdktf at import time: conftest imports this module before
+it points ``$TMPDIR`` into pytest's folder, and jsii's Node must start after.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import platform
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cdktf import TerraformStack, Testing
+if TYPE_CHECKING:
+    from cdktf import TerraformStack
+
+REPO = Path(__file__).resolve().parent.parent
+#: What a synthesis reads: a copy of these is a second checkout, and their hash keys the session synthesis.
+SOURCES = ("main.py", "cdktf.json", "constructs_lib", "environments", "stacks", "fastsynth")
 
 
 def synth(build: Callable[[TerraformStack], object]) -> dict:
-    """Synthesize one throw-away stack that ``build`` fills; return its JSON."""
+    """Synthesize one throw-away stack that ``build`` fills; return its JSON.
+
+    ``Testing.app()`` writes to a new folder in Node's temporary directory, which conftest points into
+    pytest's base temporary directory.
+    """
+    from cdktf import TerraformStack, Testing
+
     stack = TerraformStack(Testing.app(), "test")
     build(stack)
     return json.loads(Testing.synth(stack))
+
+
+def sources_hash(root: Path = REPO) -> str:
+    """A digest of every source file a synthesis reads (names and contents)."""
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        path = root / name
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
+                                                     if p.is_file() and "__pycache__" not in p.parts)
+        for file in files:
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+#: The installed packages whose code runs in a synthesis, besides the project's.
+SYNTHESIS_PACKAGES = ("jsii", "cdktf", "constructs", "typeguard", "cdktf-cdktf-provider-aws",
+                      "cdktf-cdktf-provider-kubernetes", "cdktf-cdktf-provider-helm", "cdktf-cdktf-provider-random")
+
+
+def inputs_key(root: Path = REPO) -> str:
+    """A digest of everything a synthesis's bytes can depend on: the sources, the locked and the installed
+    package versions, Python, Node, the platform and the fast-path switches. Two runs with the same key
+    write the same bytes (the tests prove synthesis deterministic), so a result may be reused under it."""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    parts = [sources_hash(root), hashlib.sha256((root / "Pipfile.lock").read_bytes()).hexdigest(),
+             sys.version, platform.platform(), node,
+             *(f"{name}=={metadata.version(name)}" for name in SYNTHESIS_PACKAGES),
+             *(f"{name}={os.environ.get(name, '')}" for name in ("CDKTF_FAST_IMPORTS", "CDKTF_FAST_NODE"))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def checkout_copy(dest: Path) -> Path:
+    """The project's sources, as a second checkout in another directory."""
+    dest.mkdir(parents=True)
+    for name in SOURCES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
 
 
 def resources(stack_json: dict, type_: str) -> dict[str, dict]:
