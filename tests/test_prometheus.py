@@ -290,7 +290,8 @@ def test_operator_monitors_fail_the_install_without_their_crd(stacks: dict, env_
      r"no ServiceMonitors"),
 ], ids=["chart default", "skip if missing", "disabled"])
 def test_monitor_check_fails_on_each_defect(stacks: dict, monitor: dict, message: str) -> None:
-    operator = {**values(holding(stacks, "production", "external-secrets"), "external-secrets"), "serviceMonitor": monitor}
+    operator = {**values(holding(stacks, "production", "external-secrets"), "external-secrets"),
+                "serviceMonitor": monitor}
     (problem,) = service_monitor_problems(operator)
     assert re.search(message, problem), problem
 

@@ -4,6 +4,7 @@
 const PACKAGES = {
   "cert-manager.io": "@kubernetes-models/cert-manager",
   "external-secrets.io": "@kubernetes-models/external-secrets",
+  "generators.external-secrets.io": "@kubernetes-models/external-secrets",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
