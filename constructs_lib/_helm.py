@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,28 @@ def helm_values(values: dict[str, Any]) -> str:
     Token strings (e.g. a role ARN) stay inside the text and become Terraform interpolations.
     """
     return json.dumps(values, indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """A Kubernetes object one resource makes or needs, as the apply-order check models it.
+
+    ``kind`` is the object's kind (``Secret``, ``StorageClass``, ``IngressClass``, ``ClusterIssuer``,
+    ...), or ``CustomResourceDefinition`` with ``name`` ``<group>/<Kind>`` for the CRD a kind needs.
+    """
+
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+def crds(group: str, *kinds: str) -> tuple[ObjectRef, ...]:
+    """The CRDs of ``kinds`` in API ``group``, as ``ObjectRef``s."""
+    return tuple(ObjectRef("CustomResourceDefinition", f"{group}/{kind}") for kind in kinds)
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,16 @@ class HelmComponent:
     repository: str
     read_from: str
     workloads: tuple[Workload, ...]
+    #: The apply-order model (``policy.apply_order``): what an install of the chart makes exist, and what
+    #: its values name that must exist already. Both take the release's values and namespace.
+    creates: Callable[[Mapping[str, Any], str], Iterable[ObjectRef]] | None = None
+    references: Callable[[Mapping[str, Any], str], Iterable[ObjectRef]] | None = None
+
+    def created(self, values: Mapping[str, Any], namespace: str) -> list[ObjectRef]:
+        return list(self.creates(values, namespace)) if self.creates else []
+
+    def referenced(self, values: Mapping[str, Any], namespace: str) -> list[ObjectRef]:
+        return list(self.references(values, namespace)) if self.references else []
 
     def problems(self, values: Mapping[str, Any]) -> list[str]:
         """What is wrong with these release values under the platform rule; empty when nothing is."""

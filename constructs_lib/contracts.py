@@ -13,3 +13,10 @@ SECRET_STORE = "aws-secrets-manager"
 
 #: Labels of a ConfigMap that holds Grafana dashboards (JSON files as keys); Grafana loads them from any namespace.
 DASHBOARD_LABELS = MappingProxyType({"grafana_dashboard": "1"})
+
+#: The IngressClass services' Ingresses name; the platform's ingress controller provides it.
+INGRESS_CLASS = "nginx"
+
+#: The cert-manager ClusterIssuer that signs services' TLS certificates (an Ingress names it in the
+#: ``cert-manager.io/cluster-issuer`` annotation; cert-manager then writes the Ingress's TLS Secret).
+CLUSTER_ISSUER = "letsencrypt"

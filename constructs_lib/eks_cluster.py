@@ -34,9 +34,10 @@ from constructs import Construct
 from ._irsa import service_account_role
 from ._kms import managed_key
 from ._logs import LOG_RETENTION_DAYS, LOG_RETENTION_FIX, logs_key_statement
+from .developer_access import DEVELOPERS_GROUP, DeveloperAccess
 from .guardrails import suppress
 from .node_group import EksNodeGroup
-from .validation import Checks, checked_props
+from .validation import DNS_LABEL, Checks, checked_props
 
 __all__ = ["ADDON_VERSIONS", "CONTROL_PLANE_LOGS", "EksCluster"]
 
@@ -58,6 +59,8 @@ ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
     },
 }
 
+_SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "default"})
+
 #: Every control-plane log type EKS offers.
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
@@ -68,6 +71,7 @@ CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 CLUSTER_NAME_FIX = "use 1-100 letters, digits, hyphens or underscores, starting with a letter or digit"
 _ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 _ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 
 
 def _assume_role_policy(statement: dict[str, Any]) -> str:
@@ -93,6 +97,10 @@ class EksCluster(Construct):
     :param subnet_ids: private subnets for the control plane's network interfaces.
     :param public_access_cidrs: CIDRs that may reach the public endpoint; default none (private only).
     :param admin_role_arns: IAM roles granted cluster-admin through access entries; default none.
+    :param developer_role_arns: IAM roles developers assume; each gets an access entry with
+        ``developer_access`` in ``developer_namespaces`` only; default none.
+    :param developer_namespaces: where developers' services run; needed with ``developer_role_arns``.
+    :param developer_access: ``DeveloperAccess.VIEW`` (default) or ``DEBUG`` (adds port-forward).
     :param log_retention_days: control-plane log retention; default 365 (audit logs answer
         questions asked months later).
     :param addon_versions: add-on name to version; default ``ADDON_VERSIONS[kubernetes_version]``.
@@ -102,12 +110,17 @@ class EksCluster(Construct):
 
     def __init__(self, scope: Construct, id: str, *, name: str, kubernetes_version: str,
                  subnet_ids: Sequence[str], public_access_cidrs: Sequence[str] = (),
-                 admin_role_arns: Sequence[str] = (), log_retention_days: int = 365,
+                 admin_role_arns: Sequence[str] = (), developer_role_arns: Sequence[str] = (),
+                 developer_namespaces: Sequence[str] = (), developer_access: DeveloperAccess = DeveloperAccess.VIEW,
+                 log_retention_days: int = 365,
                  addon_versions: Mapping[str, str] | None = None, deletion_protection: bool = False) -> None:
         super().__init__(scope, id)
         self.kubernetes_version = kubernetes_version
         self.addon_versions = dict(addon_versions or ADDON_VERSIONS.get(kubernetes_version, {}))
         self.admin_role_arns = tuple(admin_role_arns)
+        self.developer_role_arns = tuple(developer_role_arns)
+        self.developer_namespaces = tuple(developer_namespaces)
+        self.developer_access = developer_access
         self.public_access_cidrs = tuple(public_access_cidrs)
         self._validate(name, subnet_ids, public_access_cidrs, log_retention_days)
 
@@ -166,6 +179,13 @@ class EksCluster(Construct):
             EksAccessPolicyAssociation(
                 self, f"admin-{i}-policy", cluster_name=self.name, principal_arn=entry.principal_arn,
                 policy_arn=_ADMIN_POLICY, access_scope=EksAccessPolicyAssociationAccessScope(type="cluster"))
+        for i, arn in enumerate(self.developer_role_arns):
+            entry = EksAccessEntry(self, f"developer-{i}", cluster_name=self.name, principal_arn=arn, type="STANDARD",
+                                   kubernetes_groups=[DEVELOPERS_GROUP])
+            EksAccessPolicyAssociation(
+                self, f"developer-{i}-policy", cluster_name=self.name, principal_arn=entry.principal_arn,
+                policy_arn=_VIEW_POLICY, access_scope=EksAccessPolicyAssociationAccessScope(
+                    type="namespace", namespaces=list(self.developer_namespaces)))
 
         self.ebs_csi_role = self.service_account_role(
             "ebs-csi-role", namespace="kube-system", service_account="ebs-csi-controller-sa",
@@ -223,6 +243,17 @@ class EksCluster(Construct):
         for i, arn in enumerate(self.admin_role_arns):
             c.require(bool(_ROLE_ARN.match(arn)), f"admin_role_arns[{i}]", arn,
                       "use an IAM role ARN such as 'arn:aws:iam::123456789012:role/platform-admin'")
+        for i, arn in enumerate(self.developer_role_arns):
+            c.require(bool(_ROLE_ARN.match(arn)), f"developer_role_arns[{i}]", arn,
+                      "use an IAM role ARN such as 'arn:aws:iam::123456789012:role/developer'")
+            c.require(arn not in self.admin_role_arns, f"developer_role_arns[{i}]", arn,
+                      "is also an admin role; a role is one or the other")
+        c.require(not self.developer_role_arns or bool(self.developer_namespaces), "developer_namespaces", [],
+                  "name the namespaces developers' services run in (their access is scoped to them)")
+        for i, namespace in enumerate(self.developer_namespaces):
+            c.require(bool(DNS_LABEL.match(namespace)) and namespace not in _SYSTEM_NAMESPACES,
+                      f"developer_namespaces[{i}]", namespace,
+                      "use a services namespace (a DNS label, not kube-system or another system namespace)")
         c.require(log_retention_days in LOG_RETENTION_DAYS, "log_retention_days", log_retention_days,
                   LOG_RETENTION_FIX)
         c.done()

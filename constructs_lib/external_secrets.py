@@ -1,9 +1,13 @@
 """Secrets from AWS Secrets Manager into Kubernetes, through the External Secrets operator.
 
-Three parts, in the order they are applied: the operator with its CRDs and an
-IRSA role that reads only the environment's secrets (platform stack); the
-ClusterSecretStore every ExternalSecret refers to (a custom resource, so in a
-stack applied after the CRDs); and ExternalSecrets, one per consumer.
+Three parts, in the order they are applied: the operator with its CRDs (addons
+stack); the ClusterSecretStores ExternalSecrets refer to (custom resources, so in
+a stack applied after the CRDs); and ExternalSecrets, one per consumer.
+
+A namespace reads only the secrets meant for it: each store serves the
+namespaces its ``conditions`` name, through an IAM role of its own that may read
+only its prefixes. The operator's IRSA role may do nothing but assume those
+roles, all of which stay under the environment's prefix.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
+from cdktf_cdktf_provider_aws.iam_role import IamRole, IamRoleInlinePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_helm.release import Release
 from cdktf_cdktf_provider_kubernetes.manifest import Manifest
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
@@ -27,15 +34,17 @@ from ._helm import (
     Key,
     LeaderElection,
     Workload,
+    crds,
     declare,
     helm_values,
 )
 from ._irsa import service_account_role
+from .capabilities import Capability, Offer
 from .contracts import SCRAPE_LABELS, SECRET_STORE
-from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks, checked_props
+from .validation import AWS_ACCOUNT_ID, DNS_LABEL, Checks, checked_fields, checked_props
 
 __all__ = ["EXTERNAL_SECRETS", "EXTERNAL_SECRETS_CHART_VERSION", "SECRET_REF", "SECRET_REF_FIX",
-           "ExternalSecretsOperator", "SecretStore", "external_secret"]
+           "ExternalSecretsOperator", "SecretStore", "StoreAccess", "external_secret", "store_role_arn"]
 
 #: external-secrets chart (charts.external-secrets.io); serves the external-secrets.io/v1 API.
 EXTERNAL_SECRETS_CHART_VERSION = "1.3.2"
@@ -67,12 +76,40 @@ EXTERNAL_SECRETS = declare(HelmComponent(
                  coordination=LeaderElection(Key("certController.extraArgs.enable-leader-election", False)),
                  pdb=Key("certController.podDisruptionBudget.enabled", False)),
     ),
+    # installCRDs renders the CRDs as templates; the ServiceMonitors (renderMode failIfMissing) need theirs.
+    creates=lambda values, namespace: (
+        crds("external-secrets.io", "ClusterExternalSecret", "ClusterPushSecret", "ClusterSecretStore",
+             "ExternalSecret", "PushSecret", "SecretStore")
+        + crds("generators.external-secrets.io", "ACRAccessToken", "CloudsmithAccessToken", "ClusterGenerator",
+               "ECRAuthorizationToken", "Fake", "GCRAccessToken", "GeneratorState", "GithubAccessToken", "Grafana",
+               "MFA", "Password", "QuayAccessToken", "SSHKey", "STSSessionToken", "UUID", "VaultDynamicSecret",
+               "Webhook")) if Key("installCRDs", True).is_on(values) else (),
+    references=lambda values, namespace: crds("monitoring.coreos.com", "ServiceMonitor")
+    if Key("serviceMonitor.enabled", False).is_on(values) else (),
 ))
+
+
+@checked_fields
+@dataclass(frozen=True, kw_only=True)
+class StoreAccess:
+    """What one ClusterSecretStore may read.
+
+    :param prefixes: Secrets Manager name prefixes it reads (each under the environment's prefix).
+    :param except_prefixes: prefixes within those it must not read (denied explicitly).
+    """
+
+    prefixes: Sequence[str]
+    except_prefixes: Sequence[str] = ()
+
+
+def store_role_arn(account_id: str, store: str) -> str:
+    """The IAM role a store reads through: named, so that the stack of the store can name it too."""
+    return f"arn:aws:iam::{account_id}:role/external-secrets-{store}"
 
 
 @checked_props
 class ExternalSecretsOperator(Construct):
-    """The External Secrets operator, allowed to read only the secrets under one prefix.
+    """The External Secrets operator, whose stores each read only the secrets meant for them.
 
     Controller, webhook and cert-controller run two replicas each, with a PodDisruptionBudget
     (``maxUnavailable: 1``). The controller and the cert-controller elect a leader, so only one
@@ -85,6 +122,8 @@ class ExternalSecretsOperator(Construct):
     :param account_id: the AWS account of the secrets.
     :param region: the region of the secrets.
     :param secrets_prefix: Secrets Manager names the operator may read start with this (e.g. ``production/``).
+    :param stores: ClusterSecretStore name -> what it may read; each gets an IAM role
+        (``store_role_arn``) the operator assumes, and nothing else.
     :param namespace: default ``external-secrets``.
     :param chart_version: the external-secrets chart, pinned; default ``EXTERNAL_SECRETS_CHART_VERSION``.
     :param scrape_labels: labels of the operator's ServiceMonitor; default ``SCRAPE_LABELS``.
@@ -92,7 +131,8 @@ class ExternalSecretsOperator(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, oidc_provider_arn: str, oidc_issuer_url: str,
-                 account_id: str, region: str, secrets_prefix: str, namespace: str = "external-secrets",
+                 account_id: str, region: str, secrets_prefix: str, stores: Mapping[str, StoreAccess],
+                 namespace: str = "external-secrets",
                  chart_version: str = EXTERNAL_SECRETS_CHART_VERSION,
                  scrape_labels: Mapping[str, str] = SCRAPE_LABELS,
                  depends_on: Sequence[ITerraformDependable] = ()) -> None:
@@ -104,27 +144,32 @@ class ExternalSecretsOperator(Construct):
                   "use a prefix ending in '/', such as 'production/' (never empty: that would be every secret)")
         c.require(bool(DNS_LABEL.match(namespace)), "namespace", namespace, "use a DNS label")
         c.require(bool(CHART_VERSION.match(chart_version)), "chart_version", chart_version, CHART_VERSION_FIX)
+        c.require(bool(stores), "stores", dict(stores), "give at least one store what it may read")
+        for store, access in stores.items():
+            c.require(bool(DNS_LABEL.match(store)), f"stores[{store!r}]", store, "name the store with a DNS label")
+            c.require(bool(access.prefixes), f"stores[{store!r}].prefixes", list(access.prefixes),
+                      "list the Secrets Manager prefixes it reads")
+            for prefix in (*access.prefixes, *access.except_prefixes):
+                c.require(prefix.startswith(secrets_prefix) and prefix.endswith("/"), f"stores[{store!r}]", prefix,
+                          f"use a prefix under {secrets_prefix!r} ending in '/': stores never read beyond the "
+                          "environment's secrets")
         c.done()
         self.namespace = namespace
         self.secrets_prefix = secrets_prefix
-        self.policy = IamPolicy(
-            self, "read-secrets", name_prefix="external-secrets-read-",
-            description=f"Read Secrets Manager secrets under {secrets_prefix}",
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Sid": "ReadEnvironmentSecrets", "Effect": "Allow",
-                     "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
-                                "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"],
-                     "Resource": f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secrets_prefix}*"},
-                    {"Sid": "DecryptThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
-                     "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
-                     "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
-                ],
-            }))
         self.role = service_account_role(self, "role", oidc_provider_arn=oidc_provider_arn,
                                          oidc_issuer_url=oidc_issuer_url, namespace=namespace,
-                                         service_account=_SERVICE_ACCOUNT, policy_arns=[self.policy.arn])
+                                         service_account=_SERVICE_ACCOUNT)
+        arns = [store_role_arn(account_id, store) for store in sorted(stores)]
+        self.policy = IamPolicy(
+            self, "assume-store-roles", name_prefix="external-secrets-stores-",
+            description="Assume the roles of the environment's secret stores, and nothing else",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Sid": "AssumeStoreRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arns}]}))
+        IamRolePolicyAttachment(self, "assume-store-roles-attachment", role=self.role.name,
+                                policy_arn=self.policy.arn)
+        #: Each store's role, by store name.
+        self.store_roles = {store: self._store_role(store, access, account_id, region)
+                            for store, access in sorted(stores.items())}
         ns = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(name=namespace))
         self.release = Release(
             self, "release", name="external-secrets", namespace=ns.metadata.name,
@@ -148,24 +193,66 @@ class ExternalSecretsOperator(Construct):
         )
 
 
+    def _store_role(self, store: str, access: StoreAccess, account_id: str, region: str) -> IamRole:
+        secret = f"arn:aws:secretsmanager:{region}:{account_id}:secret:"
+        read = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"]
+        statements: list[dict] = [
+            {"Sid": "ReadStoreSecrets", "Effect": "Allow", "Action": read,
+             "Resource": [f"{secret}{prefix}*" for prefix in access.prefixes]},
+            {"Sid": "DecryptThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
+             "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
+             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
+        ]
+        if access.except_prefixes:
+            statements.append({"Sid": "NotOtherStoresSecrets", "Effect": "Deny", "Action": read,
+                               "Resource": [f"{secret}{prefix}*" for prefix in access.except_prefixes]})
+        return IamRole(
+            self, f"store-{store}", name=f"external-secrets-{store}",
+            description=f"ClusterSecretStore {store}: read {', '.join(access.prefixes)}",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": self.role.arn}}]}),
+            inline_policy=[IamRoleInlinePolicy(name="read-secrets", policy=json.dumps(
+                {"Version": "2012-10-17", "Statement": statements}))])
+
+
 @checked_props
 class SecretStore(Construct):
-    """The ClusterSecretStore ``contracts.SECRET_STORE``: Secrets Manager through the operator's IRSA role.
+    """A ClusterSecretStore: Secrets Manager, for the namespaces it names, through the role of its own.
 
     A custom resource: put it in a stack applied after the operator's.
 
     :param region: the region of the secrets.
+    :param role_arn: the IAM role it reads through (``store_role_arn``; the operator assumes it).
+    :param namespaces: the namespaces whose ExternalSecrets may use it (its ``conditions``); no other can.
+    :param name: default ``contracts.SECRET_STORE``.
     """
 
-    def __init__(self, scope: Construct, id: str, *, region: str, name: str = SECRET_STORE) -> None:
+    def __init__(self, scope: Construct, id: str, *, region: str, role_arn: str, namespaces: Sequence[str],
+                 name: str = SECRET_STORE) -> None:
         super().__init__(scope, id)
+        c = Checks(self.node.path)
+        c.require(bool(DNS_LABEL.match(name)), "name", name, "use a DNS label")
+        c.require(bool(namespaces), "namespaces", list(namespaces),
+                  "name the namespaces that may use the store: without conditions every namespace could")
+        for i, namespace in enumerate(namespaces):
+            c.require(bool(DNS_LABEL.match(namespace)), f"namespaces[{i}]", namespace, "use a namespace name")
+        c.done()
         self.name = name
+        self.namespaces = tuple(namespaces)
         self.manifest = Manifest(self, "store", manifest={
             "apiVersion": "external-secrets.io/v1",
             "kind": "ClusterSecretStore",
             "metadata": {"name": name},
-            "spec": {"provider": {"aws": {"service": "SecretsManager", "region": region}}},
+            "spec": {
+                "conditions": [{"namespaces": list(self.namespaces)}],
+                "provider": {"aws": {"service": "SecretsManager", "region": region, "role": role_arn}},
+            },
         })
+
+    def offers(self) -> list[Offer]:
+        """A secret store, for its namespaces only."""
+        return [Offer(Capability.SECRET_STORE, self.name, self.node.path, scope={"namespaces": self.namespaces})]
 
 
 def external_secret(scope: Construct, id: str, *, name: str, namespace: str, data: Mapping[str, str],

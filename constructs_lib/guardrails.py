@@ -154,6 +154,7 @@ class Guardrails:
     :param node_cap: the most nodes one node group may run.
     :param secrets_prefix: every Secrets Manager name a construct reads or writes starts with it.
     :param namespace: the Kubernetes namespace services go to (a token orders them after it).
+    :param namespace_name: that namespace's name, where ``namespace`` is a reference.
     :param workers_security_group_id: what caches admit their clients from (the nodes' security group).
     :param vpc_id: the VPC caches are created in.
     :param subnet_ids: the private subnets caches are created in.
@@ -163,6 +164,7 @@ class Guardrails:
 
     def __init__(self, *, environment: str, rule_packs: Sequence[RulePack] = (), replica_cap: int | None = None,
                  node_cap: int | None = None, secrets_prefix: str | None = None, namespace: str | None = None,
+                 namespace_name: str | None = None,
                  workers_security_group_id: str | None = None, vpc_id: str | None = None,
                  subnet_ids: Sequence[str] = (), protect_stateful: bool = False,
                  alarm_topic_arn: str | None = None) -> None:
@@ -172,6 +174,7 @@ class Guardrails:
         self.node_cap = node_cap
         self.secrets_prefix = secrets_prefix
         self.namespace = namespace
+        self.namespace_name = namespace_name
         self.workers_security_group_id = workers_security_group_id
         self.vpc_id = vpc_id
         self.subnet_ids = tuple(subnet_ids)

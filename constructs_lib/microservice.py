@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import Postcondition, TerraformResourceLifecycle
+from cdktf import Postcondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.data_aws_ecr_repository import DataAwsEcrRepository
 from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
 from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
@@ -86,7 +86,8 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import (
 from constructs import Construct
 
 from ._quantities import MEMORY_FIX, cpu_problem, memory_bytes
-from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS
+from .capabilities import Capability, Need
+from .contracts import CLUSTER_ISSUER, DASHBOARD_LABELS, INGRESS_CLASS, SCRAPE_LABELS, SECRET_STORE
 from .external_secrets import SECRET_REF, SECRET_REF_FIX, external_secret
 from .guardrails import Guardrails, suppress
 from .node_group import EksNodeGroup, Taint
@@ -195,7 +196,9 @@ class Microservice(Construct):
     :param node_group: an EksNodeGroup to run on: its taints are tolerated, its labels selected.
     :param autoscaling: HorizontalPodAutoscaler settings; default none (fixed ``replicas``).
     :param ingress_host: public host name; adds a TLS Ingress.
-    :param ingress_class: default ``nginx``.
+    :param ingress_class: default ``contracts.INGRESS_CLASS`` (``nginx``).
+    :param certificate_issuer: the cert-manager ClusterIssuer of the ingress's TLS certificate; default
+        ``contracts.CLUSTER_ISSUER``.
     :param replica_cap: the most pods this service may run; default no cap of its own. The
         environment's cap holds anyway (rule ENV-REPLICA-CAP): this can only tighten it.
     :param pre_stop_seconds: how long a terminating pod keeps serving while endpoints drain;
@@ -221,7 +224,8 @@ class Microservice(Construct):
                  metrics: MetricsEndpoint | None = None, jvm: JvmOptions | None = None,
                  probes: Probes | None = None, node_group: EksNodeGroup | None = None,
                  autoscaling: Autoscaling | None = None, ingress_host: str | None = None,
-                 ingress_class: str = "nginx", replica_cap: int | None = None, pre_stop_seconds: int = 5,
+                 ingress_class: str = INGRESS_CLASS, certificate_issuer: str = CLUSTER_ISSUER,
+                 replica_cap: int | None = None, pre_stop_seconds: int = 5,
                  scrape_labels: Mapping[str, str] = SCRAPE_LABELS, redis: ManagedRedis | None = None,
                  workers_security_group_id: str | None = None, alerts: Alerts | None = DEFAULT_ALERTS,
                  dashboards: Sequence[str | Path] = ()) -> None:
@@ -232,6 +236,10 @@ class Microservice(Construct):
             workers_security_group_id = workers_security_group_id or guardrails.workers_security_group_id
         self.name = id
         self.namespace: str = namespace or "default"
+        #: The namespace's name where it is known before apply (``namespace`` may be a reference).
+        self.namespace_name: str | None = (
+            guardrails.namespace_name if guardrails and namespace == guardrails.namespace else None) or (
+            None if Token.is_unresolved(self.namespace) else self.namespace)
         namespace = self.namespace
         self.image = image
         self.port = port
@@ -247,6 +255,7 @@ class Microservice(Construct):
         self.ingress_host = ingress_host
         self.scrape_labels: Mapping[str, str] = dict(scrape_labels)
         self.tolerations: tuple[Taint, ...] = node_group.taints if node_group else ()
+        self.node_group_path = node_group.node.path if node_group else None
         self.node_selector: Mapping[str, str] = dict(node_group.labels) if node_group else {}
         self.redis = redis
         self.alerts = alerts
@@ -299,6 +308,8 @@ class Microservice(Construct):
         self.service_monitor = self._service_monitor() if metrics else None
         self.prometheus_rule = self._prometheus_rule() if self.alert_rules else None
         self.dashboards_config_map = self._dashboards() if self.dashboards else None
+        self.ingress_class = ingress_class
+        self.certificate_issuer = certificate_issuer
         self.ingress = self._ingress(ingress_class) if ingress_host else None
 
     # -- resources -------------------------------------------------------------------------------
@@ -425,7 +436,8 @@ class Microservice(Construct):
                 ),
             ),
             wait_for_rollout=True,
-            depends_on=[self.service_account],
+            # The pods read the Secret the ExternalSecret writes: create it first.
+            depends_on=[self.service_account, *([self.external_secret] if self.external_secret else [])],
         )
 
     @property
@@ -508,7 +520,8 @@ class Microservice(Construct):
         assert host is not None
         return IngressV1(
             self, "ingress",
-            metadata=IngressV1Metadata(name=self.name, namespace=self.namespace, labels=self.labels),
+            metadata=IngressV1Metadata(name=self.name, namespace=self.namespace, labels=self.labels,
+                                       annotations={"cert-manager.io/cluster-issuer": self.certificate_issuer}),
             spec=IngressV1Spec(
                 ingress_class_name=ingress_class,
                 tls=[IngressV1SpecTls(hosts=[host], secret_name=f"{self.name}-tls")],
@@ -518,6 +531,55 @@ class Microservice(Construct):
                         name=self.name, port=IngressV1SpecRuleHttpPathBackendServicePort(name="http"))))]))],
             ),
         )
+
+    # -- the capability contract ----------------------------------------------------------------
+
+    def needs(self) -> list[Need]:
+        """What each feature of this service needs the platform to have installed."""
+        found: list[Need] = []
+        if self.autoscaling:
+            found.append(Need("autoscaling", self.autoscaling, Capability.METRICS_API,
+                              fix="install MetricsServer in the platform, or use fixed replicas"))
+        if self.ingress_host:
+            host = self.ingress_host
+            found += [
+                Need("ingress_host", host, Capability.INGRESS_CLASS, self.ingress_class,
+                     what=f"an ingress controller for class {self.ingress_class!r}",
+                     fix="install an IngressController for that class, or remove ingress_host"),
+                Need("ingress_host", host, Capability.CERTIFICATES, self.certificate_issuer,
+                     accepts=lambda offer: offer.name == self.certificate_issuer and _within(
+                         host, offer.scope.get("zone", host)),
+                     what=f"the cert-manager ClusterIssuer {self.certificate_issuer!r} for its certificate",
+                     fix="create that ClusterIssuer in the platform, or remove ingress_host"),
+                Need("ingress_host", host, Capability.DNS, host,
+                     accepts=lambda offer: _within(host, offer.name) and offer.scope.get(
+                         "ingress_class", self.ingress_class) == self.ingress_class,
+                     what="external-dns for a zone that holds the host",
+                     fix="use a host under the environment's domain, and give the environment its dns zone"),
+            ]
+        if self.secret_refs:
+            namespace = self.namespace_name
+            found.append(Need(
+                "secrets" if self.secrets else "redis",
+                dict(self.secrets) if self.secrets else self.redis.node.path if self.redis else None,
+                Capability.SECRET_STORE, SECRET_STORE,
+                what=f"the ClusterSecretStore {SECRET_STORE!r}, serving namespace {namespace or self.namespace!r}",
+                accepts=lambda offer: offer.name == SECRET_STORE and (
+                    namespace is None or namespace in offer.scope.get("namespaces", (namespace,))),
+                fix="create that store in the platform, or list the namespace in its conditions"))
+        if self.service_monitor or self.prometheus_rule:
+            labels = dict(self.scrape_labels)
+            found.append(Need(
+                "scrape_labels", labels, Capability.PROMETHEUS,
+                what="a Prometheus that selects its ServiceMonitor and PrometheusRule",
+                accepts=lambda offer: all(labels.get(k) == v for k, v in offer.scope.get("labels", {}).items()),
+                fix="carry the labels the environment's Prometheus selects (constructs_lib.SCRAPE_LABELS is the "
+                    "default)"))
+        if self.node_group_path:
+            found.append(Need("node_group", self.node_group_path, Capability.NODE_GROUP, self.node_group_path,
+                              what="that node group in this environment's cluster",
+                              fix="use a node group of this environment's cluster (stacks' node_groups)"))
+        return found
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -590,6 +652,11 @@ class Microservice(Construct):
             c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", self.ingress_host)),
                       "ingress_host", self.ingress_host, "use a DNS name such as 'checkout.example.com'")
         c.done()
+
+
+def _within(host: str, domain: str) -> bool:
+    """``shop.staging.example.com`` is within ``staging.example.com`` (and ``staging.example.com`` itself)."""
+    return host == domain or host.endswith("." + domain)
 
 
 def _image_version(image: str) -> str:

@@ -31,6 +31,7 @@ from constructs import Construct
 
 from ._aws import ec2_instance_types, unknown_instance_type_fix
 from ._kubernetes_names import LABEL_VALUE_FIX, QUALIFIED_NAME_FIX, is_label_value, is_qualified_name
+from .capabilities import Capability, Offer
 from .validation import Checks, checked_fields, checked_props
 
 __all__ = ["NODE_POLICIES", "CapacityType", "EksNodeGroup", "Taint", "TaintEffect", "check_pool"]
@@ -207,6 +208,10 @@ class EksNodeGroup(Construct):
             depends_on=policy_attachments,
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True, ignore_changes=ignore),
         )
+
+    def offers(self) -> list[Offer]:
+        """The node group itself: services that name it run on it."""
+        return [Offer(Capability.NODE_GROUP, self.node.path, self.node.path)]
 
     def _node_role(self) -> tuple[IamRole, list[IamRolePolicyAttachment]]:
         role = IamRole(

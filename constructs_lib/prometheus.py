@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import promql_parser
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_helm.release import Release
+from cdktf_cdktf_provider_kubernetes.manifest import Manifest
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from cdktf_cdktf_provider_random.password import Password
 from constructs import Construct
 
 from ._helm import (
@@ -25,23 +25,45 @@ from ._helm import (
     ActiveActive,
     HelmComponent,
     Key,
+    ObjectRef,
     OneReplica,
     Workload,
+    crds,
     declare,
     helm_values,
 )
 from ._quantities import MEMORY_FIX, memory_bytes
-from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS
+from .capabilities import Capability, Offer
+from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS, SECRET_STORE
+from .external_secrets import external_secret
 from .validation import DNS_LABEL, Checks, ConfigError, Problem, checked_fields, checked_props
 
-__all__ = ["KUBE_PROMETHEUS_STACK", "KUBE_PROMETHEUS_STACK_VERSION", "AlertRule", "Alerts", "PagerDutyReceiver",
-           "PrometheusStack", "SecretKeyRef", "SlackReceiver", "check_promql", "service_alert_rules"]
+__all__ = [
+    "KUBE_PROMETHEUS_STACK",
+    "KUBE_PROMETHEUS_STACK_VERSION",
+    "PROMETHEUS_OPERATOR_CRDS_VERSION",
+    "AlertRule",
+    "Alerts",
+    "PagerDutyReceiver",
+    "PrometheusOperatorCrds",
+    "PrometheusStack",
+    "SecretKeyRef",
+    "SlackReceiver",
+    "check_promql",
+    "service_alert_rules",
+]
 
 #: kube-prometheus-stack (prometheus-community); bump in a reviewed change.
 KUBE_PROMETHEUS_STACK_VERSION = "82.6.0"
 _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 _ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRETS_PATH = "/etc/alertmanager/secrets"
+_SECRET_NAME = re.compile(r"^[\w/+=.@-]{1,512}$")
+
+#: The CRDs of the Prometheus operator (v0.89), which both charts below install.
+PROMETHEUS_OPERATOR_KINDS = crds("monitoring.coreos.com", "Alertmanager", "AlertmanagerConfig", "PodMonitor", "Probe",
+                                 "Prometheus", "PrometheusAgent", "PrometheusRule", "ScrapeConfig", "ServiceMonitor",
+                                 "ThanosRuler")
 
 #: What the chart runs (read from its templates, tag kube-prometheus-stack-82.6.0, and its grafana 11.2.2
 #: and kube-state-metrics 7.2.0 dependencies). Not listed: the operator (``replicas: 1`` in its template,
@@ -78,7 +100,27 @@ KUBE_PROMETHEUS_STACK = declare(HelmComponent(
                  coordination=ActiveActive("each replica evaluates every rule; Alertmanager deduplicates"),
                  pdb=Key("thanosRuler.podDisruptionBudget.enabled", False)),
     ),
+    creates=lambda values, namespace: PROMETHEUS_OPERATOR_KINDS if Key("crds.enabled", True).is_on(values) else (),
+    references=lambda values, namespace: _kube_prometheus_stack_references(values, namespace),
 ))
+
+
+def _kube_prometheus_stack_references(values: Mapping[str, Any], namespace: str) -> list[ObjectRef]:
+    """What kube-prometheus-stack's values name that must exist: storage classes, mounted Secrets, Grafana's admin,
+    and the Prometheus operator's CRDs when the chart does not install them (its own CRs need them)."""
+    found = []
+    for workload in ("prometheus.prometheusSpec.storageSpec", "alertmanager.alertmanagerSpec.storage"):
+        storage_class = Key(f"{workload}.volumeClaimTemplate.spec.storageClassName").read(values)
+        if storage_class:
+            found.append(ObjectRef("StorageClass", storage_class))
+    for secret in Key("alertmanager.alertmanagerSpec.secrets", []).read(values) or []:
+        found.append(ObjectRef("Secret", secret, namespace))
+    admin = Key("grafana.admin.existingSecret").read(values)
+    if admin and Key("grafana.enabled", True).is_on(values):
+        found.append(ObjectRef("Secret", admin, namespace))
+    if not Key("crds.enabled", True).is_on(values):
+        found += PROMETHEUS_OPERATOR_KINDS
+    return found
 #: A budget that never blocks a drain of one replica and keeps one of two up. ``minAvailable: None``
 #: removes the chart's default ``minAvailable: 1``: its PDB templates copy every key, and a budget may
 #: not set both.
@@ -146,6 +188,39 @@ class PagerDutyReceiver:
 Receiver = SlackReceiver | PagerDutyReceiver
 
 
+#: prometheus-operator-crds: the operator's CRDs alone, at the operator version kube-prometheus-stack
+#: KUBE_PROMETHEUS_STACK_VERSION runs (v0.89.0 for both 82.6.0 and 27.0.1).
+PROMETHEUS_OPERATOR_CRDS_VERSION = "27.0.1"
+PROMETHEUS_OPERATOR_CRDS = declare(HelmComponent(
+    chart="prometheus-operator-crds", repository="https://prometheus-community.github.io/helm-charts",
+    read_from="27.0.1", workloads=(), creates=lambda values, namespace: PROMETHEUS_OPERATOR_KINDS))
+
+
+@checked_props
+class PrometheusOperatorCrds(Construct):
+    """The Prometheus operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule, ...), on their own.
+
+    Installed before anything that makes a ServiceMonitor (the External Secrets operator's chart, the
+    other add-ons), so that none of them has to wait for the monitoring stack; kube-prometheus-stack
+    then runs with ``install_crds=False``. The chart keeps its CRDs on uninstall (Helm's resource
+    policy), so removing the release never deletes every ServiceMonitor of the cluster.
+
+    :param namespace: where Helm keeps the release's record; default ``kube-system``.
+    :param chart_version: default ``PROMETHEUS_OPERATOR_CRDS_VERSION`` (matches kube-prometheus-stack's).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, namespace: str = "kube-system",
+                 chart_version: str = PROMETHEUS_OPERATOR_CRDS_VERSION) -> None:
+        super().__init__(scope, id)
+        c = Checks(self.node.path)
+        c.require(bool(CHART_VERSION.match(chart_version)), "chart_version", chart_version, CHART_VERSION_FIX)
+        c.done()
+        self.release = Release(
+            self, "release", name="prometheus-operator-crds", namespace=namespace,
+            repository=PROMETHEUS_OPERATOR_CRDS.repository, chart=PROMETHEUS_OPERATOR_CRDS.chart,
+            version=chart_version, atomic=True, cleanup_on_fail=True, timeout=300, max_history=5)
+
+
 @checked_props
 class PrometheusStack(Construct):
     """Prometheus, Alertmanager and Grafana (kube-prometheus-stack), selecting by contract.
@@ -164,39 +239,87 @@ class PrometheusStack(Construct):
     :param storage_size: Prometheus volume; default ``50Gi``.
     :param replicas: Prometheus and Alertmanager replicas; default 1 (production: 2).
     :param grafana_admin_secret: the Secret with Grafana's ``admin-user`` and ``admin-password``.
-    :param manage_grafana_admin_secret: default True: create that Secret with a generated password
-        (kept only in Terraform state; read it with kubectl). False: it must exist already.
+    :param manage_grafana_admin_secret: default True: the External Secrets operator generates that
+        Secret in the cluster (a ``Password`` generator, created once), so the password is in no
+        Terraform state and no plan; read it with kubectl. False: it must exist already.
     :param alert_receivers: SlackReceiver / PagerDutyReceiver; credentials come from Secrets in the namespace.
+    :param receivers_source: the Secrets Manager secret that holds every key the receivers read; each
+        receivers' Secret is then an ExternalSecret from it, created before the release that mounts
+        it. Default none: the Secrets must exist already.
+    :param secret_store: the ClusterSecretStore those ExternalSecrets read through (it must serve the namespace).
     :param service_monitor_labels: default ``contracts.SCRAPE_LABELS``.
-    :param storage_class: default ``gp3`` (EBS CSI).
+    :param storage_class: the StorageClass of the volumes; default ``gp3``. Pass the StorageClass's name
+        attribute where it is made in the same stack (the reference orders the release after it).
+    :param install_crds: default True; False where the Prometheus operator's CRDs are installed on
+        their own, earlier (``PrometheusOperatorCrds``), so that other charts' ServiceMonitors can use them.
     """
 
     def __init__(self, scope: Construct, id: str, *, namespace: str = "monitoring",
                  chart_version: str = KUBE_PROMETHEUS_STACK_VERSION, retention: str = "15d",
                  storage_size: str = "50Gi", replicas: int = 1, grafana_admin_secret: str = "grafana-admin",
                  manage_grafana_admin_secret: bool = True,
-                 alert_receivers: Sequence[Receiver] = (),
+                 alert_receivers: Sequence[Receiver] = (), receivers_source: str | None = None,
+                 secret_store: str = SECRET_STORE,
                  service_monitor_labels: Mapping[str, str] = SCRAPE_LABELS, storage_class: str = "gp3",
-                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 install_crds: bool = True, depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id)
         self.namespace = namespace
         self.service_monitor_labels: Mapping[str, str] = dict(service_monitor_labels)
         self.alert_receivers = tuple(alert_receivers)
         self._validate(chart_version, retention, storage_size, replicas, grafana_admin_secret)
+        if receivers_source is not None:
+            c = Checks(self.node.path)
+            c.require(bool(_SECRET_NAME.match(receivers_source)), "receivers_source", receivers_source,
+                      "use a Secrets Manager secret name such as 'production/platform/alertmanager'")
+            c.done()
         self.values = self._values(retention, storage_size, replicas, grafana_admin_secret, storage_class)
+        self.values["crds"] = {"enabled": install_crds}
         ns = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(name=namespace))
-        self.grafana_admin = None
-        if manage_grafana_admin_secret:
-            password = Password(self, "grafana-admin-password", length=32, special=False)
-            self.grafana_admin = SecretV1(
-                self, "grafana-admin", metadata=SecretV1Metadata(name=grafana_admin_secret, namespace=ns.metadata.name),
-                data={"admin-user": "admin", "admin-password": password.result})
+        # Everything the release mounts exists before it: the receivers' Secrets, Grafana's admin.
+        before: list[ITerraformDependable] = []
+        self.receiver_secrets = [
+            external_secret(self, f"receivers-{name}", name=name, namespace=ns.metadata.name, store=secret_store,
+                            data={key: f"{receivers_source}#{key}" for key in keys}, depends_on=depends_on)
+            for name, keys in self.receiver_keys().items()] if receivers_source else []
+        before += self.receiver_secrets
+        self.grafana_admin = self._grafana_admin(ns.metadata.name, grafana_admin_secret) \
+            if manage_grafana_admin_secret else None
+        if self.grafana_admin:
+            before.append(self.grafana_admin)
         self.release = Release(
             self, "release", name="kube-prometheus-stack", namespace=ns.metadata.name,
             repository="https://prometheus-community.github.io/helm-charts", chart="kube-prometheus-stack",
             version=chart_version, atomic=True, cleanup_on_fail=True, timeout=900, max_history=5,
             values=[helm_values(self.values)],
-            depends_on=[*depends_on, *([self.grafana_admin] if self.grafana_admin else [])] or None)
+            depends_on=[*depends_on, *before] or None)
+
+    def receiver_keys(self) -> dict[str, list[str]]:
+        """Each Secret the receivers read, and its keys (the PagerDuty key only where PagerDuty pages)."""
+        found: dict[str, set[str]] = {}
+        for receiver in self.alert_receivers:
+            for ref in receiver.secrets:
+                if ref is not None:
+                    found.setdefault(ref.name, set()).add(ref.key)
+        return {name: sorted(keys) for name, keys in sorted(found.items())}
+
+    def _grafana_admin(self, namespace: str, name: str) -> Manifest:
+        """Grafana's admin Secret, generated in the cluster once: no password in Terraform state or plans."""
+        generator = Manifest(self, "grafana-admin-password", manifest={
+            "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"length": 32, "digits": 6, "symbols": 0, "noUpper": False, "allowRepeat": True},
+        })
+        return Manifest(self, "grafana-admin", manifest={
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "refreshPolicy": "CreatedOnce",
+                "target": {"name": name, "creationPolicy": "Owner", "template": {
+                    "data": {"admin-user": "admin", "admin-password": "{{ .password }}"}}},
+                "dataFrom": [{"sourceRef": {"generatorRef": {
+                    "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": name}}}],
+            },
+        }, depends_on=[generator])
 
     def _values(self, retention: str, storage_size: str, replicas: int, grafana_admin_secret: str,
                 storage_class: str) -> dict:
@@ -279,6 +402,11 @@ class PrometheusStack(Construct):
             "inhibit_rules": [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
                                "equal": ["alertname", "namespace", "service"]}],
         }
+
+    def offers(self) -> list[Offer]:
+        """A Prometheus that selects what carries ``service_monitor_labels``, in every namespace."""
+        return [Offer(Capability.PROMETHEUS, "kube-prometheus-stack", self.node.path,
+                      scope={"labels": dict(self.service_monitor_labels)})]
 
     def check_selects(self, service: Construct) -> None:
         """Fail unless this Prometheus selects ``service``'s ServiceMonitor and PrometheusRule.

@@ -60,7 +60,7 @@ KEY_ATTRIBUTES = MappingProxyType({
     "kubernetes_ingress_v1": ("spec.ingress_class_name", "spec.rule[*].host"),
     "kubernetes_pod_disruption_budget_v1": ("spec.min_available", "spec.max_unavailable"),
     "kubernetes_manifest": ("manifest.kind", "manifest.metadata.name"),
-    "kubernetes_secret_v1": ("metadata.name",),
+    "kubernetes_storage_class_v1": ("metadata.name", "parameters", "reclaim_policy"),
     "random_password": ("length",),
 })
 

@@ -1,6 +1,6 @@
 """The environments this repository deploys, as validated data."""
 
-from .config import Cluster, Environment, Limits, Network, NodePool, StateBackend, Subnet
+from .config import Cluster, DeveloperAccess, Dns, Environment, Limits, Network, NodePool, StateBackend, Subnet
 from .production import PRODUCTION
 from .staging import STAGING
 
@@ -12,6 +12,8 @@ __all__ = [
     "PRODUCTION",
     "STAGING",
     "Cluster",
+    "DeveloperAccess",
+    "Dns",
     "Environment",
     "Limits",
     "Network",

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
+from constructs_lib.developer_access import DeveloperAccess
 from constructs_lib.eks_cluster import CLUSTER_NAME, CLUSTER_NAME_FIX
 from constructs_lib.guardrails import RulePack
 from constructs_lib.node_group import CapacityType, Taint, check_pool
@@ -35,6 +36,8 @@ from constructs_lib.validation import (
 __all__ = [
     "AWS_REGIONS",
     "Cluster",
+    "DeveloperAccess",
+    "Dns",
     "Environment",
     "Limits",
     "Network",
@@ -56,6 +59,8 @@ AWS_REGIONS = frozenset({
 })
 
 _K8S_VERSION = re.compile(r"^1\.(\d{2})$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DYNAMODB_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _OLDEST_KUBERNETES_MINOR = 30  # older minors are out of EKS extended support
@@ -83,10 +88,17 @@ class Subnet:
 @checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Network:
-    """The existing VPC the environment runs in (this repository does not own it)."""
+    """The existing VPC the environment runs in (this repository does not own it).
+
+    ``private_subnets`` hold the nodes, the control plane's interfaces and the caches;
+    ``public_subnets`` (one per zone) hold the ingress controller's internet-facing load
+    balancer. Without them, the load balancer goes to the subnets tagged
+    ``kubernetes.io/role/elb``.
+    """
 
     vpc_id: str
     private_subnets: Sequence[Subnet]
+    public_subnets: Sequence[Subnet] = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -132,6 +144,9 @@ class Cluster:
     ``public_access_cidrs`` empty (the default) keeps the API endpoint private.
     ``admin_role_arns`` are the IAM roles with cluster-admin access (people's
     admin role and CI's deploy role); nobody else gets in by default.
+    ``developer_role_arns`` are the roles product developers assume: they get
+    ``developer_access`` in the services namespace only (``DeveloperAccess.VIEW``:
+    view and logs, the default; ``DEBUG``: also port-forward).
     """
 
     name: str
@@ -139,6 +154,8 @@ class Cluster:
     node_pools: Sequence[NodePool]
     public_access_cidrs: Sequence[str] = ()
     admin_role_arns: Sequence[str] = ()
+    developer_role_arns: Sequence[str] = ()
+    developer_access: DeveloperAccess = DeveloperAccess.VIEW
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -174,6 +191,21 @@ class StateBackend:
 
 @checked_fields
 @dataclass(frozen=True, kw_only=True)
+class Dns:
+    """The public Route 53 hosted zone of the environment's ``domain``.
+
+    With it the platform serves ``ingress_host``: external-dns writes the
+    records (only in this zone) and cert-manager proves control of the names
+    (DNS-01, only in this zone) to get certificates from Let's Encrypt, whose
+    expiry notices go to ``acme_email``.
+    """
+
+    hosted_zone_id: str
+    acme_email: str
+
+
+@checked_fields
+@dataclass(frozen=True, kw_only=True)
 class Environment:
     """Everything the stacks need to know about one environment.
 
@@ -185,6 +217,8 @@ class Environment:
     on-call tooling, not by these stacks); without it no CloudWatch alarms are made.
     ``rules`` are the rule packs its stacks apply to every construct
     (``constructs_lib.rules``): ``BASELINE`` always, ``PRODUCTION`` where it serves customers.
+    ``dns`` is the hosted zone of ``domain``; without it the platform installs no
+    ingress, certificates or DNS, and a service with ``ingress_host`` fails synthesis.
     """
 
     name: str
@@ -199,6 +233,7 @@ class Environment:
     protect_stateful: bool = False
     alerts_topic_arn: str | None = None
     rules: Sequence[RulePack] = (BASELINE,)
+    dns: Dns | None = None
 
     @property
     def secrets_prefix(self) -> str:
@@ -254,8 +289,9 @@ def _check_network(env: Environment, c: Checks) -> None:
     c.require(bool(VPC_ID.match(net.vpc_id)), "network.vpc_id", net.vpc_id,
               "use a VPC id such as 'vpc-0123456789abcdef0'")
     seen: set[str] = set()
-    for i, subnet in enumerate(net.private_subnets):
-        at = f"network.private_subnets[{i}]"
+    for i, subnet in [*((f"private_subnets[{i}]", s) for i, s in enumerate(net.private_subnets)),
+                      *((f"public_subnets[{i}]", s) for i, s in enumerate(net.public_subnets))]:
+        at = f"network.{i}"
         c.require(bool(SUBNET_ID.match(subnet.id)), f"{at}.id", subnet.id,
                   "use a subnet id such as 'subnet-0123456789abcdef0'")
         c.require(subnet.id not in seen, f"{at}.id", subnet.id, "list each subnet once")
@@ -269,6 +305,14 @@ def _check_network(env: Environment, c: Checks) -> None:
     c.require(len(net.availability_zones) >= 2, "network.private_subnets", list(net.subnet_ids),
               f"subnets cover {len(net.availability_zones)} availability zone(s); EKS and "
               "Multi-AZ failover need private subnets in at least two, so add a subnet in another zone")
+    public_zones = [s.availability_zone for s in net.public_subnets]
+    c.require(len(set(public_zones)) == len(public_zones), "network.public_subnets",
+              [s.id for s in net.public_subnets],
+              "list one public subnet per zone (a load balancer takes one per zone)")
+    c.require(not public_zones or set(public_zones) >= set(net.availability_zones), "network.public_subnets",
+              [s.id for s in net.public_subnets],
+              f"cover every zone of the private subnets ({', '.join(net.availability_zones)}), so the load "
+              "balancer reaches nodes in all of them")
 
 
 def _check_cluster(env: Environment, c: Checks) -> None:
@@ -292,10 +336,19 @@ def _check_cluster(env: Environment, c: Checks) -> None:
               f"{MAX_PUBLIC_ADDRESSES:,} addresses in all")
     c.require(len(set(cl.public_access_cidrs)) == len(cl.public_access_cidrs), "cluster.public_access_cidrs",
               list(cl.public_access_cidrs), "list each CIDR once")
-    for i, arn in enumerate(cl.admin_role_arns):
-        own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/")
-        c.require(not AWS_ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.admin_role_arns[{i}]", arn,
-                  f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
+    for field_name, arns in (("admin_role_arns", cl.admin_role_arns), ("developer_role_arns", cl.developer_role_arns)):
+        for i, arn in enumerate(arns):
+            own_account = arn.startswith(f"arn:aws:iam::{env.account_id}:role/") and len(arn.split("/", 1)[1]) > 0
+            c.require(not AWS_ACCOUNT_ID.match(env.account_id) or own_account, f"cluster.{field_name}[{i}]", arn,
+                      f"use a role of this environment's account, 'arn:aws:iam::{env.account_id}:role/<name>'")
+    for i, arn in enumerate(cl.developer_role_arns):
+        c.require(arn not in cl.admin_role_arns, f"cluster.developer_role_arns[{i}]", arn,
+                  "is also in admin_role_arns; a role is an admin's or a developer's, not both")
+    if env.dns is not None:
+        c.require(bool(_HOSTED_ZONE_ID.match(env.dns.hosted_zone_id)), "dns.hosted_zone_id", env.dns.hosted_zone_id,
+                  "use the Route 53 hosted zone id of the domain, such as 'Z0123456789ABCDEFGHIJ'")
+        c.require(bool(_EMAIL.match(env.dns.acme_email)), "dns.acme_email", env.dns.acme_email,
+                  "use a mailbox the platform team reads, such as 'platform@example.com' (Let's Encrypt writes to it)")
     names = [p.name for p in cl.node_pools]
     c.require(bool(names), "cluster.node_pools", [], "define at least one node pool")
     for pool in cl.node_pools:

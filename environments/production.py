@@ -3,7 +3,7 @@
 from constructs_lib import rules
 from constructs_lib.node_group import CapacityType, Taint, TaintEffect
 
-from .config import Cluster, Environment, Limits, Network, NodePool, StateBackend, Subnet
+from .config import Cluster, DeveloperAccess, Dns, Environment, Limits, Network, NodePool, StateBackend, Subnet
 
 PRODUCTION = Environment(
     name="production",
@@ -16,6 +16,11 @@ PRODUCTION = Environment(
             Subnet(id="subnet-0d44beef00000b002", availability_zone="eu-west-1b"),
             Subnet(id="subnet-0e55beef00000c003", availability_zone="eu-west-1c"),
         ],
+        public_subnets=[
+            Subnet(id="subnet-0f66beef00000a011", availability_zone="eu-west-1a"),
+            Subnet(id="subnet-0a77beef00000b012", availability_zone="eu-west-1b"),
+            Subnet(id="subnet-0b88beef00000c013", availability_zone="eu-west-1c"),
+        ],
     ),
     cluster=Cluster(
         name="shop-production",
@@ -25,6 +30,8 @@ PRODUCTION = Environment(
             "arn:aws:iam::345678901234:role/platform-admin",
             "arn:aws:iam::345678901234:role/github-actions-deploy",
         ],
+        developer_role_arns=["arn:aws:iam::345678901234:role/product-developer"],
+        developer_access=DeveloperAccess.VIEW,  # view and logs
         node_pools=[
             NodePool(
                 name="general",
@@ -51,5 +58,6 @@ PRODUCTION = Environment(
     tags={"team": "platform", "cost-center": "cc-4100"},
     protect_stateful=True,
     rules=[rules.BASELINE, rules.PRODUCTION],
+    dns=Dns(hosted_zone_id="Z07921461PRDEXAMPLE2P", acme_email="platform-team@acme-shop.example"),
     alerts_topic_arn="arn:aws:sns:eu-west-1:345678901234:platform-alerts",
 )

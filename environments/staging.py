@@ -2,7 +2,7 @@
 
 from constructs_lib.node_group import CapacityType, Taint, TaintEffect
 
-from .config import Cluster, Environment, Limits, Network, NodePool, StateBackend, Subnet
+from .config import Cluster, DeveloperAccess, Dns, Environment, Limits, Network, NodePool, StateBackend, Subnet
 
 STAGING = Environment(
     name="staging",
@@ -14,6 +14,10 @@ STAGING = Environment(
             Subnet(id="subnet-0a11c0ffee0000001", availability_zone="eu-west-1a"),
             Subnet(id="subnet-0b22c0ffee0000002", availability_zone="eu-west-1b"),
         ],
+        public_subnets=[
+            Subnet(id="subnet-0c11c0ffee0000011", availability_zone="eu-west-1a"),
+            Subnet(id="subnet-0d22c0ffee0000012", availability_zone="eu-west-1b"),
+        ],
     ),
     cluster=Cluster(
         name="shop-staging",
@@ -23,6 +27,8 @@ STAGING = Environment(
             "arn:aws:iam::210987654321:role/platform-admin",
             "arn:aws:iam::210987654321:role/github-actions-deploy",
         ],
+        developer_role_arns=["arn:aws:iam::210987654321:role/product-developer"],
+        developer_access=DeveloperAccess.DEBUG,  # view, logs and port-forward
         node_pools=[
             NodePool(
                 name="general",
@@ -45,5 +51,6 @@ STAGING = Environment(
     state=StateBackend(bucket="acme-shop-tfstate-staging-210987654321", lock_table="acme-shop-tflock-staging"),
     domain="staging.acme-shop.example",
     tags={"team": "platform", "cost-center": "cc-4100"},
+    dns=Dns(hosted_zone_id="Z04173371S8FXAMPLE1ST", acme_email="platform-team@acme-shop.example"),
     alerts_topic_arn="arn:aws:sns:eu-west-1:210987654321:platform-alerts",
 )

@@ -66,6 +66,10 @@ def _table(report: Report) -> str:
     count = f"{len(report.stacks)} stack{'s' * (len(report.stacks) != 1)}"
     lines.append(f"policy: {count}, {len(report.passed)} passed, {len(report.failed)} failed, "
                  f"{len(report.suppressed)} accepted by exceptions, {len(report.problems)} errors")
+    if report.order_references:
+        late = sum(p.kind == "apply-order" for p in report.problems)
+        lines.append(f"apply order: {report.order_references} references between resources, {late} to something "
+                     "that would not exist yet (policy/apply_order.py)")
     return "\n".join(lines)
 
 

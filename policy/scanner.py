@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy import eks_access
+from policy import apply_order, eks_access
 
 __all__ = ["CHECKS_DIR", "Coverage", "Finding", "Problem", "Report", "Resource", "Stripped", "Suppression",
            "SuppressionUse", "known_checks", "scan"]
@@ -105,7 +105,7 @@ class Problem:
     """Something that makes the scan's verdict untrustworthy or an exception wrong: always a failure."""
 
     stack: str
-    kind: str  # parse, block, no-result, checkov, malformed, unknown-check, redundant, stale
+    kind: str  # parse, block, no-result, checkov, malformed, unknown-check, redundant, stale, apply-order
     message: str
 
     def render(self) -> str:
@@ -156,6 +156,7 @@ class Report:
     uncovered: list[Coverage] = field(default_factory=list)
     stripped: list[Stripped] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    order_references: int = 0  # references the apply-order check proved (whole-app scans only)
 
     @property
     def ok(self) -> bool:
@@ -358,6 +359,12 @@ def scan(synth_dir: Path, stacks: list[str] | None = None, *,
                     _Result(eks_access.CHECK_ID, eks_access.NAME, result.passed, result.details))
 
     _judge(report, configs, results, scanned)
+    if stacks is None and (synth_dir / "manifest.json").is_file():
+        # The whole app: prove the apply order too (policy/apply_order.py).
+        order = apply_order.check(synth_dir)
+        report.order_references = order.references
+        report.problems += [Problem(p.stack, "apply-order", f"{p.resource} needs {p.needs}, {p.why}")
+                            for p in order.problems]
     return report
 
 

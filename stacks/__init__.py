@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib import ConfigError, Microservice
+from constructs_lib import ConfigError, capabilities
 from environments import Environment
 
+from .addons import AddonsStack
 from .base import REPOSITORY, TERRAFORM_VERSION, EnvironmentStack, KubernetesStack, RemoteStateStack, default_tags
 from .cluster import ClusterStack
 from .platform import PlatformStack
@@ -19,6 +20,7 @@ from .state import StateStack
 __all__ = [
     "REPOSITORY",
     "TERRAFORM_VERSION",
+    "AddonsStack",
     "ClusterStack",
     "EnvironmentStack",
     "EnvironmentStacks",
@@ -40,6 +42,7 @@ class EnvironmentStacks:
 
     state: StateStack
     cluster: ClusterStack
+    addons: AddonsStack
     platform: PlatformStack
     services: ServicesStack
 
@@ -48,31 +51,30 @@ def build_environment(scope: Construct, env: Environment) -> EnvironmentStacks:
     """Create every stack of ``env`` under ``scope`` (the app).
 
     The state stack is bootstrapped by hand once per account and is not a
-    dependency of the others: CI never applies it (its state is local).
+    dependency of the others: CI never applies it (its state is local). The
+    others are applied in the order they depend on each other: the cluster, its
+    add-ons (operators and their CRDs), the platform's custom resources and
+    monitoring, then the services.
     """
     cluster = ClusterStack(scope, env)
+    addons = AddonsStack(scope, env)
+    addons.add_dependency(cluster)
     platform = PlatformStack(scope, env)
-    platform.add_dependency(cluster)
+    platform.add_dependency(addons)
     services = ServicesStack(scope, env, node_groups=cluster.node_groups, monitoring=platform.monitoring)
     services.add_dependency(platform)
-    return EnvironmentStacks(state=StateStack(scope, env), cluster=cluster, platform=platform, services=services)
+    return EnvironmentStacks(state=StateStack(scope, env), cluster=cluster, addons=addons, platform=platform,
+                             services=services)
 
 
 def check(app: Construct) -> None:
     """Apply every environment's rules to every construct under ``app``; raise ``ConfigError`` with all
     problems. Call after the last construct is added and before ``app.synth()``."""
-    errors = [error for stack in app.node.children if isinstance(stack, EnvironmentStack)
-              for error in stack.guardrails.check(stack)]
-    # The metrics contract: every ServiceMonitor and PrometheusRule is one the platform's Prometheus selects.
-    # Every Microservice in the services stack, added by whichever file.
-    for stack in app.node.children:
-        if isinstance(stack, ServicesStack):
-            for service in stack.node.find_all():
-                if isinstance(service, Microservice):
-                    try:
-                        stack.monitoring.check_selects(service)
-                    except ConfigError as error:
-                        errors.append(error)
+    stacks = [stack for stack in app.node.children if isinstance(stack, EnvironmentStack)]
+    errors = [error for stack in stacks for error in stack.guardrails.check(stack)]
+    # The capability contract: whatever a workload uses, its environment's platform installs.
+    for name in dict.fromkeys(stack.env.name for stack in stacks):
+        errors += capabilities.check(name, [stack for stack in stacks if stack.env.name == name])
     if errors:
         raise ConfigError.merge(errors)
 

@@ -22,6 +22,15 @@ TERRAFORM_VERSION = "~> 1.11.0"
 #: Tagged on every AWS resource so that anyone can find the code behind it.
 REPOSITORY = "acme-shop/platform-infrastructure"
 
+#: Where the product's services run; developers' access is scoped to it.
+SERVICES_NAMESPACE = "shop"
+#: Where the monitoring stack runs.
+MONITORING_NAMESPACE = "monitoring"
+#: The StorageClass the add-ons stack makes the default; the platform's volumes name it.
+STORAGE_CLASS = "gp3"
+#: The ClusterSecretStore of the platform's own namespaces, reading ``<env>/platform/`` only.
+PLATFORM_SECRET_STORE = "platform-secrets"
+
 
 def default_tags(env: Environment) -> dict[str, str]:
     """Tags on every AWS resource of ``env``: its own tags plus the three the platform owns."""

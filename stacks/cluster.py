@@ -7,7 +7,7 @@ from constructs import Construct
 from constructs_lib import EksCluster, EksNodeGroup
 from environments import Environment
 
-from .base import RemoteStateStack, default_tags
+from .base import SERVICES_NAMESPACE, RemoteStateStack, default_tags
 
 
 class ClusterStack(RemoteStateStack):
@@ -28,6 +28,9 @@ class ClusterStack(RemoteStateStack):
             subnet_ids=env.network.subnet_ids,
             public_access_cidrs=env.cluster.public_access_cidrs,
             admin_role_arns=env.cluster.admin_role_arns,
+            developer_role_arns=env.cluster.developer_role_arns,
+            developer_namespaces=[SERVICES_NAMESPACE] if env.cluster.developer_role_arns else [],
+            developer_access=env.cluster.developer_access,
             deletion_protection=env.protect_stateful,
         )
         self.node_groups: dict[str, EksNodeGroup] = {

@@ -1,42 +1,47 @@
-"""The platform stack: shared in-cluster services installed with Helm.
+"""The platform stack: the platform's custom resources, and the monitoring stack that needs them.
 
-It installs the operators and their CRDs; the custom resources that use them
-(the ClusterSecretStore, ServiceMonitors, ExternalSecrets, PrometheusRules)
-live in the services stack, applied after this one.
+Applied after the add-ons, whose CRDs these resources use: the secret stores
+(each for the namespaces it serves), the Alertmanager receivers' Secret and
+Grafana's admin Secret (ExternalSecrets, made before the release that mounts
+them), and kube-prometheus-stack.
 """
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.data_aws_iam_openid_connect_provider import DataAwsIamOpenidConnectProvider
-from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib import (
-    ExternalSecretsOperator,
+    ClusterIssuer,
     PagerDutyReceiver,
     PrometheusStack,
     SecretKeyRef,
+    SecretStore,
     SlackReceiver,
+    store_role_arn,
 )
+from constructs_lib.contracts import SECRET_STORE
 from environments import Environment
 
-from .base import KubernetesStack
+from .base import MONITORING_NAMESPACE, PLATFORM_SECRET_STORE, SERVICES_NAMESPACE, STORAGE_CLASS, KubernetesStack
 
-#: The Kubernetes Secret (monitoring namespace) Alertmanager reads receiver credentials from; the
-#: services stack fills it from Secrets Manager ``<env>/alertmanager``.
+#: The Kubernetes Secret (monitoring namespace) Alertmanager reads receiver credentials from, filled from
+#: Secrets Manager ``<env>/platform/alertmanager``.
 RECEIVER_SECRET = "alertmanager-receivers"
 
 
 class PlatformStack(KubernetesStack):
-    """``<env>-platform``: monitoring and the External Secrets operator, applied after the cluster exists."""
+    """``<env>-platform``: secret stores, monitoring; applied after the add-ons, before the services."""
 
     layer = "platform"
 
     def __init__(self, scope: Construct, env: Environment) -> None:
         super().__init__(scope, env)
         production = env.protect_stateful
-        RandomProvider(self, "random")  # Grafana's admin password
-
+        self.secret_stores = {
+            name: SecretStore(self, f"secret-store-{name}", name=name, region=env.region,
+                              role_arn=store_role_arn(env.account_id, name), namespaces=[namespace])
+            for name, namespace in ((SECRET_STORE, SERVICES_NAMESPACE), (PLATFORM_SECRET_STORE, MONITORING_NAMESPACE))
+        }
         receivers: list[SlackReceiver | PagerDutyReceiver] = [
             SlackReceiver(name="slack", channel=f"#alerts-{env.name}",
                           webhook_url_secret=SecretKeyRef(name=RECEIVER_SECRET, key="slack_webhook_url")),
@@ -46,16 +51,18 @@ class PlatformStack(KubernetesStack):
                 name="pagerduty", routing_key_secret=SecretKeyRef(name=RECEIVER_SECRET, key="pagerduty_routing_key")))
         self.monitoring = PrometheusStack(
             self, "monitoring",
+            namespace=MONITORING_NAMESPACE,
             retention="30d" if production else "7d",
             storage_size="100Gi" if production else "20Gi",
             replicas=2 if production else 1,
             alert_receivers=receivers,
+            receivers_source=f"{env.secrets_prefix}platform/alertmanager",
+            secret_store=PLATFORM_SECRET_STORE,
+            install_crds=False,  # the add-ons stack installed them
+            storage_class=STORAGE_CLASS,  # the add-ons stack's default class
+            depends_on=[store.manifest for store in self.secret_stores.values()],
         )
-
-        oidc = DataAwsIamOpenidConnectProvider(self, "oidc-provider", url=self.eks.identity.get(0).oidc.get(0).issuer)
-        self.external_secrets = ExternalSecretsOperator(
-            self, "external-secrets",
-            oidc_provider_arn=oidc.arn, oidc_issuer_url=oidc.url,
-            account_id=env.account_id, region=env.region, secrets_prefix=env.secrets_prefix,
-            depends_on=[self.monitoring.release],  # its ServiceMonitor needs the Prometheus CRDs
-        )
+        # Certificates for services' Ingresses (cert-manager's CRDs came with the add-ons).
+        self.cluster_issuer = ClusterIssuer(
+            self, "cluster-issuer", email=env.dns.acme_email, region=env.region,
+            hosted_zone_id=env.dns.hosted_zone_id, dns_zone=env.domain) if env.dns is not None else None

@@ -20,21 +20,19 @@ from constructs import Construct
 
 from constructs_lib import (
     Autoscaling,
+    DeveloperAccess,
     EksNodeGroup,
     JvmOptions,
     ManagedRedis,
     MetricsEndpoint,
     Microservice,
     PrometheusStack,
-    SecretStore,
-    external_secret,
+    developer_port_forward,
 )
 from environments import Environment
 
-from .base import KubernetesStack
-from .platform import RECEIVER_SECRET
+from .base import SERVICES_NAMESPACE, KubernetesStack
 
-NAMESPACE = "shop"
 #: Grafana dashboards the service teams own, one JSON model per file (export from Grafana, keep the uid).
 DASHBOARDS = Path(__file__).parent / "dashboards"
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -45,8 +43,7 @@ class ServicesStack(KubernetesStack):
 
     :param node_groups: the cluster stack's node groups by pool name; services pick one
         to run on (its taints are tolerated, its labels selected).
-    :param monitoring: the platform stack's PrometheusStack (its namespace receives the
-        Alertmanager receiver secret).
+    :param monitoring: the platform stack's PrometheusStack, which selects the services' monitors.
     """
 
     layer = "services"
@@ -55,19 +52,13 @@ class ServicesStack(KubernetesStack):
                  monitoring: PrometheusStack) -> None:
         super().__init__(scope, env)
         self.monitoring = monitoring
-        # Platform custom resources: here, because their CRDs come with the platform stack.
-        store = SecretStore(self, "secret-store", region=env.region)
-        # The keys the environment's receivers read (a PagerDuty key only where PagerDuty pages).
-        receiver_keys = sorted({ref.key for receiver in monitoring.alert_receivers for ref in receiver.secrets
-                                if ref is not None and ref.name == RECEIVER_SECRET})
-        external_secret(self, "alertmanager-receivers", name=RECEIVER_SECRET, namespace=monitoring.namespace,
-                        data={key: f"{env.secrets_prefix}alertmanager#{key}" for key in receiver_keys},
-                        depends_on=[store.manifest])
-
         namespace = NamespaceV1(self, "namespace", metadata=NamespaceV1Metadata(
-            name=NAMESPACE, labels={"pod-security.kubernetes.io/enforce": "restricted"}))
+            name=SERVICES_NAMESPACE, labels={"pod-security.kubernetes.io/enforce": "restricted"}))
         # Referencing the namespace (not its literal name) orders every service after it.
         self.guardrails.namespace = namespace.metadata.name
+        self.guardrails.namespace_name = SERVICES_NAMESPACE
+        if env.cluster.developer_role_arns and env.cluster.developer_access is DeveloperAccess.DEBUG:
+            developer_port_forward(self, "developers", namespace=namespace.metadata.name)
         cap = env.limits.max_replicas_per_service
         production = env.protect_stateful
         RandomProvider(self, "random")  # generates cache AUTH tokens

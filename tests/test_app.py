@@ -20,7 +20,7 @@ import main
 from fastsynth import cleanup, output
 from helpers import REPO, assert_same_tree, checkout_copy, inputs_key, tree
 
-ENVIRONMENT_STACKS = {env: [f"{env}-{layer}" for layer in ("cluster", "platform", "services", "state")]
+ENVIRONMENT_STACKS = {env: [f"{env}-{layer}" for layer in ("addons", "cluster", "platform", "services", "state")]
                       for env in ("production", "staging")}
 
 

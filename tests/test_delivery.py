@@ -57,8 +57,9 @@ def graph(synth_dir: Path) -> dict[str, list[str]]:
 
 
 def test_stacks_in_dependency_order_without_the_state_stacks(graph) -> None:
-    assert ci_stacks(graph, "staging") == ["staging-cluster", "staging-platform", "staging-services"]
-    assert ci_stacks(graph, "production") == ["production-cluster", "production-platform", "production-services"]
+    assert ci_stacks(graph, "staging") == ["staging-cluster", "staging-addons", "staging-platform", "staging-services"]
+    assert ci_stacks(graph, "production") == ["production-cluster", "production-addons", "production-platform",
+                                              "production-services"]
     assert not [s for s in ci_stacks(graph) if s.endswith("-state")]
     with pytest.raises(ValueError, match="dependency cycle: a -> b -> a"):
         ci_stacks({"a": ["b"], "b": ["a"]})

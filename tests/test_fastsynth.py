@@ -240,7 +240,8 @@ def test_parallel_watch_writes_what_one_process_writes_and_reports_a_typo_in_one
 # -- the output is always whole (fastsynth/output.py) ---------------------------------------------
 
 ENVS = ("staging", "production")
-ALL_STACKS = sorted(f"{env}-{layer}" for env in ENVS for layer in ("cluster", "platform", "services", "state"))
+LAYERS = ("addons", "cluster", "platform", "services", "state")
+ALL_STACKS = sorted(f"{env}-{layer}" for env in ENVS for layer in LAYERS)
 
 
 def fake_synthesis(outdir: Path, envs: tuple[str, ...], tag: str) -> Path:

@@ -106,8 +106,8 @@ def test_a_service_added_after_the_environment_is_held_to_the_metrics_contract(t
         check(app)
 
     assert_config_error(build, r"staging-services/unscraped: ",
-                        r"scrape_labels = \{'team': 'payments'\}: the ServiceMonitor and PrometheusRule would not be "
-                        r"selected")
+                        r"scrape_labels = \{'team': 'payments'\}: needs a Prometheus that selects its ServiceMonitor "
+                        r"and PrometheusRule; staging has kube-prometheus-stack \(staging-platform/monitoring\)")
 
 
 def _app(tmp: Path) -> App:

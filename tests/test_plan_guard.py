@@ -173,7 +173,7 @@ def test_main_synthesis_is_accepted_for_every_environment(synth_dir: Path, tmp_p
     for env in ("staging", "production"):
         stacks, accepted, problems = guard(synth_dir, synth_dir, env)
         assert problems == []
-        assert stacks == [f"{env}-cluster", f"{env}-platform", f"{env}-services"] == list(accepted)
+        assert stacks == [f"{env}-cluster", f"{env}-addons", f"{env}-platform", f"{env}-services"] == list(accepted)
 
 
 def write_out(root: Path, stacks: dict[str, dict]) -> Path:

@@ -109,30 +109,47 @@ def platform_problems(stack: dict) -> list[str]:
     return helm_problems(stack) + workload_problems(stack)
 
 
+#: The layers that install platform components: the add-ons (operators, controllers) and the platform.
+PLATFORM_LAYERS = ("addons", "platform")
+
+
 def platform_stacks(stacks: dict) -> dict[str, dict]:
-    found = {name: stack for name, stack in stacks.items() if name.endswith("-platform")}
+    found = {name: stack for name, stack in stacks.items() if name.rsplit("-", 1)[1] in PLATFORM_LAYERS}
     assert found, "no platform stack synthesized"
     return found
+
+
+def platform_of(stacks: dict, env: str) -> dict:
+    """An environment's platform layers as one stack (their resources together): each release is in one."""
+    combined: dict = {"resource": {}}
+    for layer in PLATFORM_LAYERS:
+        for type_, named in stacks[f"{env}-{layer}"].get("resource", {}).items():
+            combined["resource"].setdefault(type_, {}).update(copy.deepcopy(named))
+    return combined
 
 
 def test_every_platform_stack_keeps_the_replica_rule(stacks: dict) -> None:
     for name, stack in platform_stacks(stacks).items():
         assert platform_problems(stack) == [], name
-        # Not vacuous: the stack's releases are the ones read through a declaration.
-        charts = {r["chart"] for r in resources(stack, "helm_release").values()}
-        assert charts == {"external-secrets", "kube-prometheus-stack"}, name
+    for env in ("staging", "production"):
+        # Not vacuous: the releases are the ones read through a declaration.
+        charts = {r["chart"] for r in resources(platform_of(stacks, env), "helm_release").values()}
+        assert charts == {"external-secrets", "kube-prometheus-stack", "prometheus-operator-crds", "metrics-server",
+                          "cluster-autoscaler", "nginx-ingress", "cert-manager", "external-dns"}, env
 
 
 def test_production_runs_replicated_components(stacks: dict) -> None:
     """The rule has something to check: production runs these components with two replicas."""
     replicated = set()
-    for release in resources(stacks["production-platform"], "helm_release").values():
+    for release in resources(platform_of(stacks, "production"), "helm_release").values():
         component = PLATFORM_COMPONENTS[release["chart"]]
         values = release_values(release)
         replicated |= {f"{component.chart}/{w.name}" for w in component.workloads if w.replicas.read(values) == 2}
     assert replicated == {"external-secrets/controller", "external-secrets/webhook",
                           "external-secrets/cert-controller", "kube-prometheus-stack/prometheus",
-                          "kube-prometheus-stack/alertmanager"}
+                          "kube-prometheus-stack/alertmanager", "metrics-server/metrics-server",
+                          "cluster-autoscaler/cluster-autoscaler", "nginx-ingress/controller",
+                          "cert-manager/controller", "cert-manager/webhook", "cert-manager/cainjector"}
 
 
 @pytest.mark.parametrize("values, on", [
@@ -200,14 +217,14 @@ DEFECTS: dict[str, tuple[str, Callable[[dict], object], str]] = {
 @pytest.mark.parametrize("chart, change, message", DEFECTS.values(), ids=DEFECTS.keys())
 def test_the_rule_fails_on_each_defect(stacks: dict, chart: str, change: Callable[[dict], object],
                                        message: str) -> None:
-    problems = platform_problems(change_values(stacks["production-platform"], chart, change))
+    problems = platform_problems(change_values(platform_of(stacks, "production"), chart, change))
     assert len(problems) == 1, problems
     assert re.search(message, problems[0]), problems[0]
     assert problems[0].startswith("helm_release.")
 
 
 def test_a_set_entry_is_read_like_the_values(stacks: dict) -> None:
-    stack = copy.deepcopy(stacks["production-platform"])
+    stack = platform_of(stacks, "production")
     (release,) = [r for r in resources(stack, "helm_release").values() if r["chart"] == ESO]
     release["set"] = [{"name": "webhook.podDisruptionBudget.enabled", "value": "false"}]
     (problem,) = platform_problems(stack)
@@ -215,7 +232,7 @@ def test_a_set_entry_is_read_like_the_values(stacks: dict) -> None:
 
 
 def test_an_undeclared_or_re_versioned_chart_fails(stacks: dict) -> None:
-    stack = copy.deepcopy(stacks["staging-platform"])
+    stack = platform_of(stacks, "staging")
     releases = resources(stack, "helm_release")
     ((name, eso),) = [(n, r) for n, r in releases.items() if r["chart"] == ESO]
     eso["version"] = "1.4.0"

@@ -25,6 +25,7 @@ from constructs_lib import (
     PrometheusStack,
     SecretKeyRef,
     SlackReceiver,
+    StoreAccess,
 )
 from environments import ENVIRONMENTS
 from helpers import assert_config_error, only, resources, synth
@@ -43,23 +44,30 @@ def values(stack: dict, chart: str) -> dict:
     return json.loads(text)  # JSON is YAML: Helm reads it as is
 
 
+def holding(stacks: dict, env_name: str, chart: str) -> dict:
+    """The stack of ``env_name`` whose Helm release installs ``chart`` (the add-ons or the platform)."""
+    (found,) = [stacks[f"{env_name}-{layer}"] for layer in ("addons", "platform")
+                if any(r["chart"] == chart for r in resources(stacks[f"{env_name}-{layer}"], "helm_release").values())]
+    return found
+
+
 def manifests(stack: dict, kind: str) -> list[dict]:
     return [m["manifest"] for m in resources(stack, "kubernetes_manifest").values() if m["manifest"]["kind"] == kind]
 
 
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
 def test_rendered_values_snapshot(stacks: dict, env_name: str, snapshot) -> None:
-    platform = stacks[f"{env_name}-platform"]
-    rendered = {chart: values(platform, chart) for chart in ("kube-prometheus-stack", "external-secrets")}
+    rendered = {chart: values(holding(stacks, env_name, chart), chart)
+                for chart in ("kube-prometheus-stack", "external-secrets")}
     assert rendered == snapshot.use_extension(JSONSnapshotExtension)
 
 
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
 def test_releases_are_pinned_atomic_and_bounded_in_time(stacks: dict, env_name: str) -> None:
-    platform = stacks[f"{env_name}-platform"]
     for chart, repository in (("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts"),
+                              ("prometheus-operator-crds", "https://prometheus-community.github.io/helm-charts"),
                               ("external-secrets", "https://charts.external-secrets.io")):
-        found = release(platform, chart)
+        found = release(holding(stacks, env_name, chart), chart)
         assert found["repository"] == repository
         assert re.match(r"^\d+\.\d+\.\d+$", found["version"])
         assert found["atomic"] is True and found["cleanup_on_fail"] is True
@@ -137,11 +145,19 @@ def test_grafana_admin_from_a_secret_and_dashboards_from_every_namespace(stacks:
     grafana = values(platform, "kube-prometheus-stack")["grafana"]
     assert grafana["admin"] == {"existingSecret": "grafana-admin", "userKey": "admin-user",
                                 "passwordKey": "admin-password"}
-    (password_name,) = resources(platform, "random_password")
-    secret = only(platform, "kubernetes_secret_v1")
-    assert secret["data"]["admin-password"] == f"${{random_password.{password_name}.result}}"
-    (secret_name,) = resources(platform, "kubernetes_secret_v1")
-    assert release(platform, "kube-prometheus-stack")["depends_on"] == [f"kubernetes_secret_v1.{secret_name}"]
+    # Generated in the cluster, once: no password in Terraform state, plan or output.
+    assert "random_password" not in platform.get("resource", {}) and "kubernetes_secret_v1" not in platform["resource"]
+    (generator,) = manifests(platform, "Password")
+    assert generator["apiVersion"] == "generators.external-secrets.io/v1alpha1"
+    assert generator["spec"]["length"] == 32 and generator["spec"]["symbols"] == 0
+    (admin,) = [m for m in manifests(platform, "ExternalSecret") if m["metadata"]["name"] == "grafana-admin"]
+    assert admin["spec"]["refreshPolicy"] == "CreatedOnce"
+    assert admin["spec"]["dataFrom"] == [{"sourceRef": {"generatorRef": {
+        "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "grafana-admin"}}}]
+    assert admin["spec"]["target"]["template"]["data"] == {"admin-user": "admin", "admin-password": "{{ .password }}"}
+    (address,) = [a for a, m in resources(platform, "kubernetes_manifest").items()
+                  if m["manifest"]["metadata"]["name"] == "grafana-admin" and m["manifest"]["kind"] == "ExternalSecret"]
+    assert f"kubernetes_manifest.{address}" in release(platform, "kube-prometheus-stack")["depends_on"]
     sidecar = grafana["sidecar"]["dashboards"]
     assert sidecar["searchNamespace"] == "ALL"
     assert {sidecar["label"]: sidecar["labelValue"]} == dict(DASHBOARD_LABELS)
@@ -165,42 +181,79 @@ def test_alert_routes_and_receivers_read_credentials_from_secrets(stacks: dict) 
     ]
     staging = values(stacks["staging-platform"], "kube-prometheus-stack")["alertmanager"]["config"]
     assert sorted(r["name"] for r in staging["receivers"]) == ["null", "slack"]
-    # The services stack fills the receivers' Secret from Secrets Manager, not from code.
-    (receiver_secret,) = [m for m in manifests(stacks["production-services"], "ExternalSecret")
+    # The platform stack fills the receivers' Secret from Secrets Manager, before the release that mounts it.
+    platform = stacks["production-platform"]
+    (receiver_secret,) = [m for m in manifests(platform, "ExternalSecret")
                           if m["metadata"]["name"] == "alertmanager-receivers"]
-    assert receiver_secret["metadata"]["namespace"] == "monitoring"
-    assert {d["remoteRef"]["key"] for d in receiver_secret["spec"]["data"]} == {"production/alertmanager"}
+    assert receiver_secret["metadata"]["namespace"].startswith("${kubernetes_namespace_v1.")
+    assert receiver_secret["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "platform-secrets"}
+    assert {d["remoteRef"]["key"] for d in receiver_secret["spec"]["data"]} == {"production/platform/alertmanager"}
     assert [d["secretKey"] for d in receiver_secret["spec"]["data"]] == ["pagerduty_routing_key", "slack_webhook_url"]
-    (staging_secret,) = [m for m in manifests(stacks["staging-services"], "ExternalSecret")
+    (address,) = [a for a, m in resources(platform, "kubernetes_manifest").items()
+                  if m["manifest"]["metadata"]["name"] == "alertmanager-receivers"]
+    assert f"kubernetes_manifest.{address}" in release(platform, "kube-prometheus-stack")["depends_on"]
+    (staging_secret,) = [m for m in manifests(stacks["staging-platform"], "ExternalSecret")
                          if m["metadata"]["name"] == "alertmanager-receivers"]
     assert [d["secretKey"] for d in staging_secret["spec"]["data"]] == ["slack_webhook_url"]  # no PagerDuty there
 
 
-def test_external_secrets_reads_only_the_environment_prefix(stacks: dict) -> None:
-    platform = stacks["production-platform"]
-    policy = json.loads(only(platform, "aws_iam_policy")["policy"])
-    read, decrypt = policy["Statement"]
-    assert read["Resource"] == "arn:aws:secretsmanager:eu-west-1:345678901234:secret:production/*"
-    assert set(read["Action"]) <= {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
-                                   "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"}
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
-    (role_name,) = resources(platform, "aws_iam_role")
-    (trust,) = [d for d in platform["data"]["aws_iam_policy_document"].values()]
-    subjects = [c["values"] for c in trust["statement"][0]["condition"] if c["variable"].endswith(":sub")]
-    assert subjects == [["system:serviceaccount:external-secrets:external-secrets"]]
-    operator = values(platform, "external-secrets")
+def test_each_namespace_reads_only_the_secrets_meant_for_it(stacks: dict) -> None:
+    """The operator may only assume the stores' roles; each store serves one namespace, through a role that reads
+    only its prefixes (services: the environment's, minus the platform's; monitoring: the platform's)."""
+    addons, platform = stacks["production-addons"], stacks["production-platform"]
+    (operator_policy,) = [json.loads(p["policy"]) for p in resources(addons, "aws_iam_policy").values()
+                          if p["name_prefix"].startswith("external-secrets-")]
+    assert operator_policy["Statement"] == [{
+        "Sid": "AssumeStoreRoles", "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Resource": ["arn:aws:iam::345678901234:role/external-secrets-aws-secrets-manager",
+                     "arn:aws:iam::345678901234:role/external-secrets-platform-secrets"]}]
+    roles = {r["name"]: r for r in resources(addons, "aws_iam_role").values() if r.get("name")}
+    secret = "arn:aws:secretsmanager:eu-west-1:345678901234:secret:"
+    reads = {}
+    for name, role in roles.items():
+        (inline,) = role["inline_policy"]
+        statements = {s["Sid"]: s for s in json.loads(inline["policy"])["Statement"]}
+        reads[name] = (statements["ReadStoreSecrets"]["Resource"],
+                       statements.get("NotOtherStoresSecrets", {}).get("Resource"))
+        assert set(statements["ReadStoreSecrets"]["Action"]) <= {
+            "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+            "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"}
+        assert statements["DecryptThroughSecretsManager"]["Condition"] == {
+            "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
+        trust = json.loads(role["assume_role_policy"])["Statement"]
+        assert [s["Principal"]["AWS"] for s in trust] == [f"${{aws_iam_role.{operator_role(addons)}.arn}}"]
+    assert reads == {
+        "external-secrets-aws-secrets-manager": ([f"{secret}production/*"], [f"{secret}production/platform/*"]),
+        "external-secrets-platform-secrets": ([f"{secret}production/platform/*"], None),
+    }
+    stores = {m["metadata"]["name"]: m["spec"] for m in manifests(platform, "ClusterSecretStore")}
+    assert stores == {
+        "aws-secrets-manager": {"conditions": [{"namespaces": ["shop"]}], "provider": {"aws": {
+            "service": "SecretsManager", "region": "eu-west-1",
+            "role": "arn:aws:iam::345678901234:role/external-secrets-aws-secrets-manager"}}},
+        "platform-secrets": {"conditions": [{"namespaces": ["monitoring"]}], "provider": {"aws": {
+            "service": "SecretsManager", "region": "eu-west-1",
+            "role": "arn:aws:iam::345678901234:role/external-secrets-platform-secrets"}}},
+    }
+    operator = values(addons, "external-secrets")
     assert operator["installCRDs"] is True
-    role_arn = f"${{aws_iam_role.{role_name}.arn}}"
-    assert operator["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": role_arn}
+    assert operator["serviceAccount"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": f"${{aws_iam_role.{operator_role(addons)}.arn}}"}
     assert operator["serviceMonitor"]["additionalLabels"] == dict(SCRAPE_LABELS)
-    (store,) = manifests(stacks["production-services"], "ClusterSecretStore")
-    assert store["metadata"]["name"] == "aws-secrets-manager"
-    assert store["spec"]["provider"]["aws"] == {"service": "SecretsManager", "region": "eu-west-1"}
+    subjects = [c["values"] for d in addons["data"]["aws_iam_policy_document"].values()
+                for s in d["statement"] for c in s.get("condition", []) if c["variable"].endswith(":sub")]
+    assert ["system:serviceaccount:external-secrets:external-secrets"] in subjects
+
+
+def operator_role(addons: dict) -> str:
+    (name,) = [n for n, r in resources(addons, "aws_iam_role").items()
+               if r.get("name_prefix", "").startswith("role-") and "external-secrets" in n]
+    return name
 
 
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
 def test_external_secrets_elects_leaders_and_budgets_disruptions(stacks: dict, env_name: str) -> None:
-    operator = values(stacks[f"{env_name}-platform"], "external-secrets")
+    operator = values(holding(stacks, env_name, "external-secrets"), "external-secrets")
     budget = {"enabled": True, "maxUnavailable": 1}
     assert (operator["replicaCount"], operator["leaderElect"], operator["podDisruptionBudget"]) == (2, True, budget)
     # The cert-controller has no values switch: the chart passes extraArgs as --enable-leader-election=true.
@@ -226,7 +279,7 @@ def service_monitor_problems(operator: dict) -> list[str]:
 
 @pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
 def test_operator_monitors_fail_the_install_without_their_crd(stacks: dict, env_name: str) -> None:
-    assert service_monitor_problems(values(stacks[f"{env_name}-platform"], "external-secrets")) == []
+    assert service_monitor_problems(values(holding(stacks, env_name, "external-secrets"), "external-secrets")) == []
 
 
 @pytest.mark.parametrize("monitor, message", [
@@ -237,14 +290,16 @@ def test_operator_monitors_fail_the_install_without_their_crd(stacks: dict, env_
      r"no ServiceMonitors"),
 ], ids=["chart default", "skip if missing", "disabled"])
 def test_monitor_check_fails_on_each_defect(stacks: dict, monitor: dict, message: str) -> None:
-    operator = {**values(stacks["production-platform"], "external-secrets"), "serviceMonitor": monitor}
+    operator = {**values(holding(stacks, "production", "external-secrets"), "external-secrets"),
+                "serviceMonitor": monitor}
     (problem,) = service_monitor_problems(operator)
     assert re.search(message, problem), problem
 
 
-def test_custom_resources_only_in_the_stack_after_their_crds(stacks: dict, manifest: dict) -> None:
+def test_custom_resources_only_in_the_stacks_after_their_crds(stacks: dict, manifest: dict) -> None:
     for env_name in ENVIRONMENTS:
-        assert "kubernetes_manifest" not in stacks[f"{env_name}-platform"].get("resource", {})
+        assert "kubernetes_manifest" not in stacks[f"{env_name}-addons"].get("resource", {})
+        assert f"{env_name}-addons" in manifest["stacks"][f"{env_name}-platform"]["dependencies"]
         assert f"{env_name}-platform" in manifest["stacks"][f"{env_name}-services"]["dependencies"]
 
 
@@ -385,13 +440,18 @@ BAD_OPERATOR = {
     "prefix without slash": ({"secrets_prefix": "production"}, r"secrets_prefix = 'production'"),
     "chart range": ({"chart_version": "1.x"}, r"chart_version = '1.x': pin an exact"),
     "region": ({"region": "Ireland"}, r"region = 'Ireland'"),
+    "no stores": ({"stores": {}}, r"stores = \{\}: give at least one store what it may read"),
+    "a store beyond the environment": (
+        {"stores": {"shared": StoreAccess(prefixes=["shared/"])}},
+        r"stores\['shared'\] = 'shared/': use a prefix under 'production/' ending in '/'"),
 }
 
 
 @pytest.mark.parametrize("props, message", BAD_OPERATOR.values(), ids=BAD_OPERATOR.keys())
 def test_bad_operator_input(props: dict, message: str) -> None:
     base = {"oidc_provider_arn": "arn:aws:iam::345678901234:oidc-provider/x", "oidc_issuer_url": "https://x",
-            "account_id": "345678901234", "region": "eu-west-1", "secrets_prefix": "production/"}
+            "account_id": "345678901234", "region": "eu-west-1", "secrets_prefix": "production/",
+            "stores": {"aws-secrets-manager": StoreAccess(prefixes=["production/"])}}
     assert_config_error(lambda: synth(lambda s: ExternalSecretsOperator(s, "eso", **{**base, **props})),
                         r"test/eso: ", message)
 

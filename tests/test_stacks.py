@@ -9,7 +9,7 @@ from environments import ENVIRONMENTS
 from helpers import only, resources
 from stacks import REPOSITORY, TERRAFORM_VERSION
 
-LAYERS = ("state", "cluster", "platform", "services")
+LAYERS = ("state", "cluster", "addons", "platform", "services")
 STACKS = [f"{env}-{layer}" for env in ENVIRONMENTS for layer in LAYERS]
 REMOTE_STATE_STACKS = [name for name in STACKS if not name.endswith("-state")]
 
@@ -76,12 +76,13 @@ def test_stack_dependencies_follow_apply_order(manifest: dict, env: str) -> None
     assert deps == {
         f"{env}-state": [],
         f"{env}-cluster": [],
-        f"{env}-platform": [f"{env}-cluster"],
+        f"{env}-addons": [f"{env}-cluster"],
+        f"{env}-platform": [f"{env}-addons"],
         f"{env}-services": [f"{env}-platform"],
     }
 
 
-@pytest.mark.parametrize("layer", ["platform", "services"])
+@pytest.mark.parametrize("layer", ["addons", "platform", "services"])
 def test_in_cluster_providers_come_from_a_lookup_by_cluster_name(stacks: dict, layer: str) -> None:
     stack = stacks[f"production-{layer}"]
     assert stack["data"]["aws_eks_cluster"]["cluster"]["name"] == "shop-production"

@@ -2,7 +2,9 @@
 // stdin: a JSON array of manifests. stdout: a JSON array with, per manifest, a list of errors
 // (empty when valid). Exit 0 unless the input cannot be read.
 const PACKAGES = {
+  "cert-manager.io": "@kubernetes-models/cert-manager",
   "external-secrets.io": "@kubernetes-models/external-secrets",
+  "generators.external-secrets.io": "@kubernetes-models/external-secrets",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
