@@ -21,6 +21,7 @@ worker per CPU). What the fixtures share, and how to reuse it in a new test:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -101,9 +102,13 @@ def validate_custom_resources():
     the lock file on first use.
     """
     tool = Path(__file__).parent / "custom_resources"
+    lock, stamp = tool / "package-lock.json", tool / "node_modules" / ".installed-from"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
     with output.locked(tool):  # one install, however many workers ask at once
-        if not (tool / "node_modules").is_dir():
+        # Installed from this lock file? A checkout that moved to a newer lock must not use old packages.
+        if not stamp.is_file() or stamp.read_text() != wanted:
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tool, check=True)
+            stamp.write_text(wanted)
 
     def validate(manifests: list[dict]) -> list[list[str]]:
         result = subprocess.run(["node", str(tool / "validate.mjs")], input=json.dumps(manifests),
