@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -20,33 +19,6 @@ from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
     DeploymentV1SpecStrategy,
     DeploymentV1SpecStrategyRollingUpdate,
     DeploymentV1SpecTemplate,
-    DeploymentV1SpecTemplateMetadata,
-    DeploymentV1SpecTemplateSpec,
-    DeploymentV1SpecTemplateSpecContainer,
-    DeploymentV1SpecTemplateSpecContainerEnv,
-    DeploymentV1SpecTemplateSpecContainerEnvValueFrom,
-    DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef,
-    DeploymentV1SpecTemplateSpecContainerLifecycle,
-    DeploymentV1SpecTemplateSpecContainerLifecyclePreStop,
-    DeploymentV1SpecTemplateSpecContainerLifecyclePreStopExec,
-    DeploymentV1SpecTemplateSpecContainerLivenessProbe,
-    DeploymentV1SpecTemplateSpecContainerLivenessProbeHttpGet,
-    DeploymentV1SpecTemplateSpecContainerPort,
-    DeploymentV1SpecTemplateSpecContainerReadinessProbe,
-    DeploymentV1SpecTemplateSpecContainerReadinessProbeHttpGet,
-    DeploymentV1SpecTemplateSpecContainerResources,
-    DeploymentV1SpecTemplateSpecContainerSecurityContext,
-    DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities,
-    DeploymentV1SpecTemplateSpecContainerStartupProbe,
-    DeploymentV1SpecTemplateSpecContainerStartupProbeHttpGet,
-    DeploymentV1SpecTemplateSpecContainerVolumeMount,
-    DeploymentV1SpecTemplateSpecSecurityContext,
-    DeploymentV1SpecTemplateSpecSecurityContextSeccompProfile,
-    DeploymentV1SpecTemplateSpecToleration,
-    DeploymentV1SpecTemplateSpecTopologySpreadConstraint,
-    DeploymentV1SpecTemplateSpecTopologySpreadConstraintLabelSelector,
-    DeploymentV1SpecTemplateSpecVolume,
-    DeploymentV1SpecTemplateSpecVolumeEmptyDir,
 )
 from cdktf_cdktf_provider_kubernetes.horizontal_pod_autoscaler_v2 import (
     HorizontalPodAutoscalerV2,
@@ -85,6 +57,7 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import (
 )
 from constructs import Construct
 
+from ._pod import PodTemplate, config_checksum, jvm_tool_options, to_struct
 from ._quantities import MEMORY_FIX, cpu_problem, memory_bytes
 from .capabilities import Capability, Need
 from .contracts import CLUSTER_ISSUER, DASHBOARD_LABELS, INGRESS_CLASS, SCRAPE_LABELS, SECRET_STORE
@@ -326,23 +299,14 @@ class Microservice(Construct):
             return None
         return "http" if self.metrics.port == self.port else "metrics"
 
-    def _env(self) -> list[DeploymentV1SpecTemplateSpecContainerEnv]:
+    def pod_env(self) -> dict[str, str]:
+        """The plain environment of the pods: ``env``, the JVM's options and the cache's endpoint."""
         plain = dict(self.env)
         if self.jvm:
-            plain["JAVA_TOOL_OPTIONS"] = (f"-XX:MaxRAMPercentage={self.jvm.heap_percent} "
-                                          f"-XX:InitialRAMPercentage={self.jvm.heap_percent} "
-                                          "-XX:+ExitOnOutOfMemoryError")
+            plain["JAVA_TOOL_OPTIONS"] = jvm_tool_options(self.jvm.heap_percent)
         if self.redis:
             plain.update(REDIS_HOST=self.redis.endpoint, REDIS_PORT=str(self.redis.port), REDIS_TLS="true")
-        env = [DeploymentV1SpecTemplateSpecContainerEnv(name=k, value=v) for k, v in sorted(plain.items())]
-        env += [
-            DeploymentV1SpecTemplateSpecContainerEnv(
-                name=var, value_from=DeploymentV1SpecTemplateSpecContainerEnvValueFrom(
-                    secret_key_ref=DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef(
-                        name=self.secret_name, key=var)))
-            for var in sorted(self.secret_refs)
-        ]
-        return env
+        return plain
 
     def _config_checksum(self) -> str:
         """Changes whenever env or the secret mapping changes, so the pods roll."""
@@ -350,59 +314,40 @@ class Microservice(Construct):
                                      "jvm": self.jvm.heap_percent if self.jvm else None}
         if self.redis:  # only then, so that adding the option rolls no other service's pods
             config["redis"] = self.redis.replication_group_id
-        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+        return config_checksum(config)
+
+    def _pod(self) -> PodTemplate:
+        return PodTemplate(name=self.name, image=self.image, labels=self.labels, cpu=self.cpu, memory=self.memory,
+                           checksum=self._config_checksum(), env=self.pod_env(), secret_env=tuple(self.secret_refs),
+                           secret_name=self.secret_name, tolerations=self.tolerations,
+                           node_selector=self.node_selector)
 
     def _deployment(self, pre_stop_seconds: int) -> DeploymentV1:
         http = "http"
-        startup = DeploymentV1SpecTemplateSpecContainerStartupProbe(
-            http_get=DeploymentV1SpecTemplateSpecContainerStartupProbeHttpGet(
-                path=self.probes.liveness_path, port=http),
-            period_seconds=5, failure_threshold=36,  # up to 3 minutes for a JVM to warm up
-        ) if self.jvm else None
-        container = DeploymentV1SpecTemplateSpecContainer(
-            name=self.name,
-            image=self.image,
-            image_pull_policy="IfNotPresent",
-            port=[DeploymentV1SpecTemplateSpecContainerPort(name=name, container_port=number, protocol="TCP")
+        pod = self._pod()
+        container = pod.container(
+            port=[{"name": name, "container_port": number, "protocol": "TCP"}
                   for name, number in self._ports().items()],
-            env=self._env() or None,
-            resources=DeploymentV1SpecTemplateSpecContainerResources(
-                requests={"cpu": self.cpu, "memory": self.memory}, limits={"memory": self.memory}),
-            readiness_probe=DeploymentV1SpecTemplateSpecContainerReadinessProbe(
-                http_get=DeploymentV1SpecTemplateSpecContainerReadinessProbeHttpGet(
-                    path=self.probes.readiness_path, port=http),
-                period_seconds=5, failure_threshold=3, timeout_seconds=2),
-            liveness_probe=DeploymentV1SpecTemplateSpecContainerLivenessProbe(
-                http_get=DeploymentV1SpecTemplateSpecContainerLivenessProbeHttpGet(
-                    path=self.probes.liveness_path, port=http),
-                period_seconds=10, failure_threshold=6, timeout_seconds=2,
-                initial_delay_seconds=0 if self.jvm else 10),
-            startup_probe=startup,
-            lifecycle=DeploymentV1SpecTemplateSpecContainerLifecycle(pre_stop=[
-                DeploymentV1SpecTemplateSpecContainerLifecyclePreStop(
-                    exec=DeploymentV1SpecTemplateSpecContainerLifecyclePreStopExec(
-                        command=["sleep", str(pre_stop_seconds)]))]) if pre_stop_seconds else None,
-            security_context=DeploymentV1SpecTemplateSpecContainerSecurityContext(
-                allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
-                privileged=False,
-                capabilities=DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities(drop=["ALL"])),
-            volume_mount=[DeploymentV1SpecTemplateSpecContainerVolumeMount(name="tmp", mount_path="/tmp")],
+            readiness_probe={"http_get": {"path": self.probes.readiness_path, "port": http},
+                             "period_seconds": 5, "failure_threshold": 3, "timeout_seconds": 2},
+            liveness_probe={"http_get": {"path": self.probes.liveness_path, "port": http},
+                            "period_seconds": 10, "failure_threshold": 6, "timeout_seconds": 2,
+                            "initial_delay_seconds": 0 if self.jvm else 10},
+            # up to 3 minutes for a JVM to warm up
+            startup_probe={"http_get": {"path": self.probes.liveness_path, "port": http},
+                           "period_seconds": 5, "failure_threshold": 36} if self.jvm else None,
+            lifecycle={"pre_stop": [{"exec": {"command": ["sleep", str(pre_stop_seconds)]}}]}
+            if pre_stop_seconds else None,
         )
         spread = [
-            DeploymentV1SpecTemplateSpecTopologySpreadConstraint(
-                topology_key=key, max_skew=1, when_unsatisfiable=mode,
-                label_selector=[DeploymentV1SpecTemplateSpecTopologySpreadConstraintLabelSelector(
-                    match_labels=self.selector)])
+            {"topology_key": key, "max_skew": 1, "when_unsatisfiable": mode,
+             "label_selector": [{"match_labels": self.selector}]}
             # A zone must never hold every pod; hosts are spread as far as capacity allows.
             for key, mode in (("topology.kubernetes.io/zone", "DoNotSchedule"),
                               ("kubernetes.io/hostname", "ScheduleAnyway"))
         ]
-        tolerations = [
-            DeploymentV1SpecTemplateSpecToleration(
-                key=t.key, operator="Equal" if t.value is not None else "Exists", value=t.value,
-                effect=t.effect.kubernetes)
-            for t in self.tolerations
-        ]
+        template = pod.template(container, termination_grace_period_seconds=pre_stop_seconds + 30,
+                                topology_spread_constraint=spread)
         return DeploymentV1(
             self, "deployment",
             metadata=DeploymentV1Metadata(name=self.name, namespace=self.namespace, labels=self.labels),
@@ -414,26 +359,7 @@ class Microservice(Construct):
                 strategy=DeploymentV1SpecStrategy(
                     type="RollingUpdate",
                     rolling_update=DeploymentV1SpecStrategyRollingUpdate(max_unavailable="0", max_surge="25%")),
-                template=DeploymentV1SpecTemplate(
-                    metadata=DeploymentV1SpecTemplateMetadata(
-                        labels=self.labels,
-                        annotations={"platform.acme-shop.io/config-checksum": self._config_checksum()}),
-                    spec=DeploymentV1SpecTemplateSpec(
-                        service_account_name=self.name,
-                        automount_service_account_token=False,
-                        termination_grace_period_seconds=pre_stop_seconds + 30,
-                        security_context=DeploymentV1SpecTemplateSpecSecurityContext(
-                            run_as_non_root=True, run_as_user="10001", run_as_group="10001", fs_group="10001",
-                            seccomp_profile=DeploymentV1SpecTemplateSpecSecurityContextSeccompProfile(
-                                type="RuntimeDefault")),
-                        container=[container],
-                        volume=[DeploymentV1SpecTemplateSpecVolume(
-                            name="tmp", empty_dir=DeploymentV1SpecTemplateSpecVolumeEmptyDir(size_limit="256Mi"))],
-                        topology_spread_constraint=spread,
-                        toleration=tolerations or None,
-                        node_selector=dict(self.node_selector) or None,
-                    ),
-                ),
+                template=to_struct(DeploymentV1SpecTemplate, template),
             ),
             wait_for_rollout=True,
             # The pods read the Secret the ExternalSecret writes: create it first.
