@@ -24,6 +24,7 @@ from constructs_lib import (
     PRODUCTION,
     RULES,
     Autoscaling,
+    AwsPermission,
     ConfigError,
     EksCluster,
     Guardrails,
@@ -72,6 +73,11 @@ VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
     "IMG-IMMUTABLE": (
         lambda s: Microservice(s.services, "hub-image", image="docker.io/library/nginx:1.27"),
         "production-services/hub-image", r"image = 'docker.io/library/nginx:1.27': \[IMG-IMMUTABLE\]"),
+    "IAM-NO-WILDCARD": (
+        lambda s: Microservice(_with_oidc(s.services), "greedy-reader", image=IMAGE, aws_permissions=[
+            AwsPermission(actions=["s3:GetObject"], resources=["arn:aws:s3:::*"])]),
+        "production-services/greedy-reader",
+        r"aws_permissions\[0\].resources\[0\] = 'arn:aws:s3:::\*': \[IAM-NO-WILDCARD\] .*name the resources"),
     "PROD-TWO-PODS": (
         lambda s: Microservice(s.services, "lonely", image=IMAGE, replicas=1),
         "production-services/lonely", r"replicas = 1: \[PROD-TWO-PODS\] one pod is one outage"),
@@ -82,6 +88,13 @@ VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
         lambda s: S3Bucket(s.services, "exports", bucket="acme-shop-exports-production"),
         "production-services/exports", r"lifecycle.prevent_destroy = None: \[PROD-PROTECT-STATEFUL\]"),
 }
+
+
+def _with_oidc(services):
+    """The cluster's OIDC provider in the services stack's guardrails (until the stack gives it itself)."""
+    services.guardrails.oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.example/id/X"
+    services.guardrails.oidc_issuer_url = "https://oidc.eks.example/id/X"
+    return services
 
 
 def test_an_unprotected_cache_is_named_once_by_its_keyword(tmp_path: Path) -> None:

@@ -245,7 +245,7 @@ BAD_INPUT = {
     # types: checked against the annotations before anything is created
     "replicas as a string": (dict(replicas="3"),
                              r"replicas = '3': expected int, got a string \(write 3 without quotes\)"),
-    "port as a string": (dict(port="8080"), r"port = '8080': expected int, got a string"),
+    "port as a string": (dict(port="8080"), r"port = '8080': expected int or None, got a string"),
     "replicas as a bool": (dict(replicas=True), r"replicas = True: expected int, got a bool"),
     "cpu as a number": (dict(cpu=1), r"cpu = 1: expected str, got an int"),
     "env as a string": (dict(env="A=1"), r"env = 'A=1': expected a mapping of str to str or None, got a string"),
