@@ -300,9 +300,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Run one command; a mistake (ours to refuse, or one in a file users edit) is one line and exit 2."""
+    prog = "service"
     try:
+        args = parser().parse_args(argv)
+        prog = f"service {args.command}"
         return int(args.run(args))
     except UserError as error:
-        print(f"service {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # e.g. a typo in a service module, found while building the app
+        mistake = _as_user_error(error, "")
+        if not isinstance(mistake, UserError):
+            raise
+        print(f"{prog}: error: {mistake}", file=sys.stderr)
         return 2
