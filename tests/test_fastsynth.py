@@ -98,8 +98,8 @@ def test_jsii_submodule_names_match_the_assembly(package: str) -> None:
 def test_watch_resynthesizes_on_change_and_survives_errors(tmp_path: Path) -> None:
     """A typo in a stack file is one line naming the file and line, with no traceback; the next edit
     that fixes it synthesizes again."""
-    (tmp_path / "stacks").mkdir()
-    edited = tmp_path / "stacks" / "services.py"
+    (tmp_path / "stacks" / "services").mkdir(parents=True)
+    edited = tmp_path / "stacks" / "services" / "checkout.py"
     edited.write_text("A = 1\n")
     calls: list[int] = []
     lines: list[str] = []
@@ -121,8 +121,8 @@ def test_watch_resynthesizes_on_change_and_survives_errors(tmp_path: Path) -> No
     editor.join()
     assert len(calls) == 3 and len(reloads) == 2
     assert lines[0].startswith("synthesized 1 stacks in ")
-    assert lines[1] == "changed: stacks/services.py"
-    assert lines[2] == "stacks/services.py:2: SyntaxError: '(' was never closed"
+    assert lines[1] == "changed: stacks/services/checkout.py"
+    assert lines[2] == "stacks/services/checkout.py:2: SyntaxError: '(' was never closed"
     assert lines[3].startswith("synthesis failed after ") and lines[3].endswith("previous output kept; watching")
     assert lines[-1].startswith("synthesized 1 stacks in ")
 
