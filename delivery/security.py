@@ -8,6 +8,7 @@ From both sides' synthesized stacks it reads
 - managed policies attached to roles;
 - security-group rules, and every CIDR that is not private (RFC 1918, CGNAT, ULA);
 - the EKS API endpoint's public CIDRs, EKS access entries and their access policies;
+- Kubernetes RBAC: Roles' rules (verbs on resources) and who they are bound to;
 - Kubernetes Services of type LoadBalancer (public unless annotated internal),
 
 and reports each grant added, removed, widened or narrowed. **Broadening is a
@@ -61,7 +62,8 @@ _PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 class Finding:
     """One grant that changes: ``added``, ``removed``, ``widened``, ``narrowed`` or ``changed``."""
 
-    kind: str  # iam | kms | managed-policy | security-group | public-endpoint | eks-access | load-balancer
+    kind: str  # iam | kms | managed-policy | security-group | public-endpoint | eks-access | kubernetes-rbac
+    #            | load-balancer
     stack: str
     address: str
     change: str
@@ -264,6 +266,24 @@ def _other_grants(type_: str, address: str, body: Mapping[str, Any],
                                  f"`{principal}` on {where}",
                                  sets={"policy": frozenset({policy}), "scope": namespaces or frozenset({"*"})},
                                  wide_open=bool(_ADMIN_ACCESS_POLICY.search(policy)) and not namespaces)
+    elif type_ in ("kubernetes_role_v1", "kubernetes_cluster_role_v1"):
+        meta = body.get("metadata", {}) or {}
+        where = f"namespace `{meta.get('namespace')}`" if type_ == "kubernetes_role_v1" else "the whole cluster"
+        for index, rule in enumerate(body.get("rule", []) or []):
+            resources_, verbs = _set(rule.get("resources")), _set(rule.get("verbs"))
+            yield (address, str(index)), _Grant(
+                "kubernetes-rbac", address,
+                f"Role `{meta.get('name')}` in {where}: {_short(verbs)} on {_short(resources_)}",
+                sets={"resources": resources_, "verbs": verbs, "groups": _set(rule.get("api_groups"))},
+                wide_open="*" in verbs and "*" in resources_)
+    elif type_ in ("kubernetes_role_binding_v1", "kubernetes_cluster_role_binding_v1"):
+        ref = body.get("role_ref", {})
+        ref = ref[0] if isinstance(ref, list) and ref else ref
+        subjects = frozenset(f"{s.get('kind')} {s.get('name')}" for s in body.get("subject", []) or [])
+        role = str(ref.get("name")) if isinstance(ref, Mapping) else "?"
+        yield (address,), _Grant("kubernetes-rbac", address, f"bind `{role}` to {_short(subjects)}",
+                                 sets={"subjects": subjects, "role": frozenset({role})},
+                                 wide_open=role in ("cluster-admin", "admin"))
     elif type_ == "kubernetes_service_v1":
         spec = body.get("spec", {})
         annotations = body.get("metadata", {}).get("annotations", {}) or {}

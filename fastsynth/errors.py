@@ -8,7 +8,7 @@ workers), so the same mistake reads the same everywhere:
 - jsii's "There is already a Construct with name 'x' in ..." (two constructs
   with one id): one line naming the construct path and the fix, exit 2;
 - any other exception whose innermost frame in the project is in a file
-  users edit (``environments/``, ``stacks/``): ``stacks/services.py:42:
+  users edit (``environments/``, ``stacks/``): ``stacks/services/checkout.py:42:
   NameError: name 'Microservce' is not defined. Did you mean: 'Microservice'?``,
   exit 2, without the frames of our tooling, the constructs and jsii;
 - anything else is our bug: the full traceback, exit 1.

@@ -291,7 +291,7 @@ def user_code(path: str, source: str) -> dict:
 
 
 @pytest.mark.parametrize(("path", "exit_code", "stderr"), [
-    ("stacks/services.py", 2, "stacks/services.py:3: NameError: name 'Microservce' is not defined\n"),
+    ("stacks/services/checkout.py", 2, "stacks/services/checkout.py:3: NameError: name 'Microservce' is not defined\n"),
     ("environments/staging.py", 2, "environments/staging.py:3: NameError: name 'Microservce' is not defined\n"),
     ("constructs_lib/microservice.py", 1, r"(?s)^Traceback \(most recent call last\):\n.*"
                                           r'  File ".*/constructs_lib/microservice.py", line 3, in build\n'
@@ -310,7 +310,7 @@ def test_an_exception_is_one_line_when_the_mistake_is_in_a_users_file(
 
 
 def test_traceback_flag_shows_the_whole_traceback(tmp_path: Path, monkeypatch, capsys) -> None:
-    build = user_code("stacks/services.py", "def build(app, envs):\n    Microservce(app, 'x')\n")["build"]
+    build = user_code("stacks/services/checkout.py", "def build(app, envs):\n    Microservce(app, 'x')\n")["build"]
     monkeypatch.setattr("stacks.build_environments", build)
     monkeypatch.setenv("CDKTF_TRACEBACK", "")  # restored after the test: --traceback sets it to 1
     assert main.main(["--traceback", "--outdir", str(tmp_path / "out")]) == 2
@@ -321,7 +321,7 @@ def test_traceback_flag_shows_the_whole_traceback(tmp_path: Path, monkeypatch, c
 
 def test_two_constructs_with_one_id_are_one_line_naming_the_path_and_the_fix(tmp_path: Path, monkeypatch,
                                                                               capsys) -> None:
-    build = user_code("stacks/services.py", (
+    build = user_code("stacks/services/checkout.py", (
         "def build(app, envs):\n"
         "    from cdktf import TerraformStack\n"
         "    from constructs import Construct\n"
@@ -331,5 +331,5 @@ def test_two_constructs_with_one_id_are_one_line_naming_the_path_and_the_fix(tmp
     monkeypatch.setattr("stacks.build_environments", build)
     assert main.main(["--outdir", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == (
-        "stacks/services.py:6: error: staging-services/checkout: the id 'checkout' is already used under "
+        "stacks/services/checkout.py:6: error: staging-services/checkout: the id 'checkout' is already used under "
         "staging-services; give this construct a different id\n")

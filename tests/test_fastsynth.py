@@ -98,8 +98,8 @@ def test_jsii_submodule_names_match_the_assembly(package: str) -> None:
 def test_watch_resynthesizes_on_change_and_survives_errors(tmp_path: Path) -> None:
     """A typo in a stack file is one line naming the file and line, with no traceback; the next edit
     that fixes it synthesizes again."""
-    (tmp_path / "stacks").mkdir()
-    edited = tmp_path / "stacks" / "services.py"
+    (tmp_path / "stacks" / "services").mkdir(parents=True)
+    edited = tmp_path / "stacks" / "services" / "checkout.py"
     edited.write_text("A = 1\n")
     calls: list[int] = []
     lines: list[str] = []
@@ -121,8 +121,8 @@ def test_watch_resynthesizes_on_change_and_survives_errors(tmp_path: Path) -> No
     editor.join()
     assert len(calls) == 3 and len(reloads) == 2
     assert lines[0].startswith("synthesized 1 stacks in ")
-    assert lines[1] == "changed: stacks/services.py"
-    assert lines[2] == "stacks/services.py:2: SyntaxError: '(' was never closed"
+    assert lines[1] == "changed: stacks/services/checkout.py"
+    assert lines[2] == "stacks/services/checkout.py:2: SyntaxError: '(' was never closed"
     assert lines[3].startswith("synthesis failed after ") and lines[3].endswith("previous output kept; watching")
     assert lines[-1].startswith("synthesized 1 stacks in ")
 
@@ -201,7 +201,7 @@ def test_parallel_watch_writes_what_one_process_writes_and_reports_a_typo_in_one
     from fastsynth.watch import ParallelSynthesizer, SynthesisFailed
 
     root = checkout_copy(tmp_path / "checkout")
-    services = root / "stacks" / "services.py"
+    services = root / "stacks" / "services" / "checkout.py"
     source = services.read_text()
     outdir = tmp_path / "cdktf.out"
     synthesizer = ParallelSynthesizer(["staging", "production"], outdir, root)
@@ -211,11 +211,12 @@ def test_parallel_watch_writes_what_one_process_writes_and_reports_a_typo_in_one
         assert_same_tree(synth_dir, outdir)
 
         lines = source.splitlines(keepends=True)
-        at = next(i for i, line in enumerate(lines) if "self.services = [" in line)
-        services.write_text("".join([*lines[:at], "        Microservce\n", *lines[at:]]))
+        at = next(i for i, line in enumerate(lines) if "    Microservice(" in line)
+        services.write_text("".join([*lines[:at], "    Microservce\n", *lines[at:]]))
         with pytest.raises(SynthesisFailed) as failed:
             synthesizer()
-        assert str(failed.value) == f"stacks/services.py:{at + 1}: NameError: name 'Microservce' is not defined"
+        assert str(failed.value) == (f"stacks/services/checkout.py:{at + 1}: NameError: name 'Microservce' is not "
+                                     "defined")
         assert_same_tree(synth_dir, outdir)
 
         services.write_text(source)
@@ -431,9 +432,9 @@ def test_cdktf_testing_apps_write_under_pytests_folder(tmp_path_factory: pytest.
 
 
 def test_the_benchmarks_one_service_change_is_one_image_tag_in_the_stack_file() -> None:
-    from fastsynth.bench import _IMAGE_TAG
+    from fastsynth.bench import _IMAGE_TAG, SERVICE_FILE
 
-    before = (REPO / "stacks" / "services.py").read_text()
+    before = (REPO / SERVICE_FILE).read_text()
     after, count = _IMAGE_TAG.subn(r'\1\2-bench"', before, count=1)
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
     assert count == 1 and len(changed) == 1

@@ -273,19 +273,31 @@ def project_review(tmp_path_factory: pytest.TempPathFactory) -> review_module.Re
                      disk_size_gib=80, labels={"workload": "memory"}),
         ],
     ),""", 1))
-    services = copy / "stacks" / "services.py"
-    text = services.read_text()
-    text = text.replace('cpu="1", memory="2Gi",', 'cpu="1", memory="3Gi",')  # report-worker's memory
-    text = text.replace('NamespaceV1(self, "namespace",', 'NamespaceV1(self, "shop-namespace",')  # a rename
-    text = re.sub(r"        self\.sessions = ManagedRedis\(.*?\n        \)\n", "", text, flags=re.S)  # the cache
-    text = text.replace("redis=self.sessions,", "")
-    text = text.replace("        self.services = [", """        inventory_cache = ManagedRedis(self, "inventory-cache")
-        self.services = [
-            Microservice(
-                self, "inventory", image=f"{REGISTRY}/inventory:1.0.0", cpu="250m", memory="512Mi",
-                autoscaling=Autoscaling(min_replicas=2, max_replicas=4), ingress_host=f"inventory.{env.domain}",
-                redis=inventory_cache),""")
-    services.write_text(text)
+    services = copy / "stacks" / "services"
+
+    def edit(name: str, old: str, new: str) -> None:
+        text = (services / name).read_text()
+        assert old in text, (name, old)
+        (services / name).write_text(text.replace(old, new))
+
+    edit("report_worker.py", 'cpu="1", memory="2Gi",', 'cpu="1", memory="3Gi",')  # report-worker's memory
+    edit("__init__.py", 'NamespaceV1(self, "namespace",', 'NamespaceV1(self, "shop-namespace",')  # a rename
+    checkout = services / "checkout.py"  # the cache goes
+    checkout.write_text(re.sub(r"    sessions = ManagedRedis\(.*?\n    \)\n", "", checkout.read_text(), flags=re.S))
+    edit("checkout.py", "        redis=sessions,\n", "")
+    edit("checkout.py", "ManagedRedis, ", "")
+    (services / "inventory.py").write_text('''"""inventory: a new service with its own cache."""
+
+from constructs_lib import Autoscaling, ManagedRedis, Microservice
+from stacks.services import REGISTRY, ServiceContext
+
+
+def service(ctx: ServiceContext) -> None:
+    Microservice(
+        ctx.stack, "inventory", image=f"{REGISTRY}/inventory:1.0.0", cpu="250m", memory="512Mi",
+        autoscaling=Autoscaling(min_replicas=2, max_replicas=4), ingress_host=f"inventory.{ctx.domain}",
+        redis=ManagedRedis(ctx.stack, "inventory-cache"))
+''')
     tempfile.tempdir, saved = str(copy.parent), tempfile.tempdir  # the review's folder, under pytest's
     try:
         return review_module.review(copy, "main")

@@ -246,6 +246,31 @@ def test_a_new_components_own_grants_are_listed_not_risky(repo: Path, capsys) ->
         ("iam", "added", False), ("managed-policy", "added", False)]
 
 
+def test_widened_kubernetes_rbac_is_a_risk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Developers' port-forward Role gains exec: a broader grant to a group that already had one."""
+    base = production()
+    roles = resources_of(base, SERVICES, "kubernetes_role_v1")
+    roles["developers_port-forward_50"] = resource(
+        f"{SERVICES}/developers-port-forward", metadata={"name": "developers-port-forward", "namespace": "shop"},
+        rule=[{"api_groups": [""], "resources": ["pods/portforward"], "verbs": ["create"]}])
+    resources_of(base, SERVICES, "kubernetes_role_binding_v1")["developers_binding_51"] = resource(
+        f"{SERVICES}/developers-port-forward-binding", metadata={"name": "developers", "namespace": "shop"},
+        role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": "developers-port-forward"},
+        subject=[{"kind": "Group", "name": "platform:developers", "api_group": "rbac.authorization.k8s.io"}])
+    head = copy.deepcopy(base)
+    resources_of(head, SERVICES, "kubernetes_role_v1")["developers_port-forward_50"]["rule"][0]["resources"].append(
+        "pods/exec")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, report, markdown = both_formats(make_repo(tmp_path / "repo", base), head, capsys)
+    assert code == review_module.RISKY
+    (finding,) = report["security"]
+    assert (finding["kind"], finding["change"], finding["broadens"]) == ("kubernetes-rbac", "widened", True)
+    assert finding["detail"] == "+ resources `pods/exec`"
+    assert "Role `developers-port-forward` in namespace `shop`: `create` on `pods/exec`, `pods/portforward`" \
+        in markdown
+
+
 def test_an_admin_policy_attached_to_an_existing_role_is_a_risk(repo: Path, capsys) -> None:
     stacks = production()
     resources_of(stacks, CLUSTER, "aws_iam_role_policy_attachment")["reports_admin_42"] = resource(

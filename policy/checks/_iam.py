@@ -24,7 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from policy.checks._hcl import blocks, scalar, strings
+from checkov.common.models.enums import CheckResult
+
+from policy.checks._hcl import blocks, scalar, strings, verdict
 
 #: ``${data.aws_iam_policy_document.<name>.json}``: checked where it is declared (CKV_PLAT_3).
 _DOCUMENT_REFERENCE = re.compile(r"^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.(?:minified_)?json\}$")
@@ -256,3 +258,17 @@ def permission_problems(statement: Statement) -> list[str]:
             problems.append(where + f"Resource \"*\" for actions AWS lets limit to a resource ({shown}); "
                             "name the resources (ARNs, or an ARN pattern under a prefix)")
     return problems
+
+
+def principals_verdict(details: list[str], conf: dict[str, list[Any]], attribute: str) -> CheckResult:
+    """The verdict on the policy held in ``attribute`` of a resource whose policy names principals (key,
+    trust and resource policies): FAILED with the reasons when it grants more than the principals it means
+    or cannot be read; a document declared by a data source is checked there (CKV_PLAT_3)."""
+    try:
+        document = read_document(scalar(conf, attribute))
+    except Unreadable as error:
+        return verdict(details, [str(error)])
+    if isinstance(document, str):
+        details.append(f"checked where it is declared: {document} (CKV_PLAT_3)")
+        return CheckResult.PASSED
+    return verdict(details, [problem for statement in document for problem in principal_problems(statement)])

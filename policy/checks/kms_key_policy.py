@@ -7,8 +7,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from policy.checks._hcl import scalar, verdict
-from policy.checks._iam import Unreadable, principal_problems, read_document
+from policy.checks._iam import principals_verdict
 
 REASON = ("A key policy is the only policy that can open a key to other accounts: Principal \"*\" without a "
           "condition naming the accounts, or an ARN with a wildcard account, lets anyone on AWS use the key. "
@@ -25,14 +24,7 @@ class KmsKeyPolicy(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
         if "policy" not in conf:
             return CheckResult.PASSED  # the default key policy: the key's own account only
-        try:
-            document = read_document(scalar(conf, "policy"))
-        except Unreadable as error:
-            return verdict(self.details, [str(error)])
-        if isinstance(document, str):
-            self.details.append(f"checked where it is declared: {document} (CKV_PLAT_3)")
-            return CheckResult.PASSED
-        return verdict(self.details, [problem for statement in document for problem in principal_problems(statement)])
+        return principals_verdict(self.details, conf, "policy")
 
 
 check = KmsKeyPolicy()

@@ -7,8 +7,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from policy.checks._hcl import scalar, verdict
-from policy.checks._iam import Unreadable, principal_problems, read_document
+from policy.checks._iam import principals_verdict
 
 REASON = ("A trust or resource policy decides who from outside may act: Principal \"*\" without a condition "
           "naming the accounts, a wildcard account, or an OIDC trust without its service account opens the "
@@ -36,14 +35,7 @@ class ResourcePolicies(BaseResourceCheck):
         attribute = _POLICIES[self.entity_type]
         if attribute not in conf:
             return CheckResult.UNKNOWN
-        try:
-            document = read_document(scalar(conf, attribute))
-        except Unreadable as error:
-            return verdict(self.details, [str(error)])
-        if isinstance(document, str):
-            self.details.append(f"checked where it is declared: {document} (CKV_PLAT_3)")
-            return CheckResult.PASSED
-        return verdict(self.details, [problem for statement in document for problem in principal_problems(statement)])
+        return principals_verdict(self.details, conf, attribute)
 
 
 check = ResourcePolicies()
