@@ -78,7 +78,7 @@ from .node_group import EksNodeGroup
 from .prometheus import Alerts, service_alert_rules
 from .redis import ManagedRedis
 from .validation import DNS_LABEL, Checks, checked_fields, checked_props
-from .workload import ECR_IMAGE, AwsPermission, JvmOptions, Workload, _runs_in, image_version
+from .workload import ECR_IMAGE, AwsPermission, JvmOptions, Workload, _runs_in, image_version, selector_of
 
 __all__ = ["DEFAULT_ALERTS", "ECR_IMAGE", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice",
            "Migration", "Probes"]
@@ -228,8 +228,9 @@ class Microservice(Workload):
     :param network_policy: a NetworkPolicy admitting only what the service needs (the ingress controller
         on its port with ``ingress_host``, Prometheus on its metrics port, ``allow_from``); default: the
         stack's (``Guardrails.network_policies``), else on only with ``allow_from``.
-    :param allow_from: the workloads (Microservice, ScheduledJob objects) whose pods may connect to its
-        port; default none.
+    :param allow_from: the workloads whose pods may connect to its port: Microservice or ScheduledJob
+        objects, or the ids of workloads in its namespace (``["edge-gateway"]``, for one declared in another
+        module: the capability contract checks that it exists); default none.
     :param migration: a ``Migration`` run to completion with each new image before the Deployment changes.
     """
 
@@ -273,7 +274,7 @@ class Microservice(Workload):
             assert workers_security_group_id is not None  # validated
             redis.allow_from(workers_security_group_id, name="cluster-workers")
 
-        self.selector = {"app.kubernetes.io/name": id, "app.kubernetes.io/instance": id}
+        self.selector = selector_of(id)
         self.labels = {**self.selector, "app.kubernetes.io/version": image_version(image),
                        "app.kubernetes.io/managed-by": "cdktf"}
         self.max_pods = autoscaling.max_replicas if autoscaling else replicas
@@ -561,7 +562,7 @@ class Microservice(Workload):
             found.append(self._node_group_need())
         if isolated:
             found.append(self._network_policy_need())
-        return found
+        return found + self._allow_from_needs()
 
     # -- validation ------------------------------------------------------------------------------
 

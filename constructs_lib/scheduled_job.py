@@ -20,7 +20,7 @@ from .guardrails import Guardrails
 from .node_group import EksNodeGroup
 from .prometheus import AlertRule, extra_alert_rules
 from .validation import DNS_LABEL, Checks, checked_fields, checked_props
-from .workload import AwsPermission, JvmOptions, Workload, image_version
+from .workload import AwsPermission, JvmOptions, Workload, image_version, selector_of
 
 __all__ = ["DEFAULT_JOB_ALERTS", "JobAlerts", "ScheduledJob", "job_alert_rules"]
 
@@ -151,7 +151,7 @@ class ScheduledJob(Workload):
         self.alerts = alerts
         self._validate()
 
-        self.selector = {"app.kubernetes.io/name": id, "app.kubernetes.io/instance": id}
+        self.selector = selector_of(id)
         self.labels = {**self.selector, "app.kubernetes.io/version": image_version(image),
                        "app.kubernetes.io/managed-by": "cdktf"}
         self.secret_refs: Mapping[str, str] = dict(self.secrets)

@@ -37,7 +37,8 @@ from .network_policy import Peer, network_policy
 from .node_group import EksNodeGroup, Taint
 from .validation import DNS_LABEL, Checks, checked_fields
 
-__all__ = ["CONFIG_DIR", "ECR_IMAGE", "AwsPermission", "JvmOptions", "Workload", "image_version", "load_config_files"]
+__all__ = ["CONFIG_DIR", "ECR_IMAGE", "AwsPermission", "JvmOptions", "Workload", "image_version", "load_config_files",
+           "selector_of"]
 
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9.\-/_:]*[a-z0-9](:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
 #: An image in an ECR repository: the registry (account) id, its region, the repository.
@@ -149,6 +150,12 @@ class AwsPermission:
                 if not isinstance(values, str) and not values:
                     found.append((f"{at}.conditions[{operator!r}][{key!r}]", [], "give at least one value"))
         return found
+
+
+def selector_of(name: str) -> dict[str, str]:
+    """The labels that select a workload's pods (its Service's, budget's and NetworkPolicy's selector), from its
+    name alone: so that ``allow_from`` can admit a workload declared in another module, by name."""
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
 
 
 def image_version(image: str) -> str:
@@ -306,10 +313,17 @@ class Workload(Construct):
                     c.require(False, at, value, fix)
         self.config_files = load_config_files(self.config_file_sources, c)
         for i, other in enumerate(self.allow_from):
-            if not isinstance(other, Workload):
-                c.require(False, f"allow_from[{i}]", other if isinstance(other, str | int) else repr(other),
-                          "not a workload: pass the Microservice or ScheduledJob object itself (allow_from="
-                          "[checkout]), built before this one")
+            if isinstance(other, str):
+                c.require(bool(DNS_LABEL.match(other)) and other != self.name, f"allow_from[{i}]", other,
+                          "name another workload of this namespace by its id (e.g. 'edge-gateway'), or pass the "
+                          "Microservice or ScheduledJob object")
+                c.require(self.namespace_name is not None, f"allow_from[{i}]", other,
+                          "a workload named here is looked for in this workload's namespace, whose name is not "
+                          "known before apply; pass the object, or give this workload a literal namespace")
+            elif not isinstance(other, Workload):
+                c.require(False, f"allow_from[{i}]", other if isinstance(other, int) else repr(other),
+                          "not a workload: pass the Microservice or ScheduledJob object (allow_from=[checkout]), "
+                          "or its id (allow_from=['checkout'])")
             elif other is self:
                 c.require(False, f"allow_from[{i}]", other.node.path, "a workload always reaches itself; remove it")
             elif other.namespace_name is None:
@@ -429,7 +443,9 @@ class Workload(Construct):
         """Who may connect to this workload's pods, and on which ports; a kind adds its own."""
         return []
 
-    def _peer_from(self, other: Workload, ports: Sequence[int]) -> Peer:
+    def _peer_from(self, other: Workload | str, ports: Sequence[int]) -> Peer:
+        if isinstance(other, str):  # a workload of this namespace, by name (the contract checks it exists)
+            return (None, selector_of(other), ports, other)
         same = other.namespace_name == self.namespace_name or other.namespace == self.namespace
         return (None if same else other.namespace_name, other.selector, ports, other.node.path)
 
@@ -475,6 +491,19 @@ class Workload(Construct):
         return Need("node_group", self.node_group_path, Capability.NODE_GROUP, self.node_group_path,
                     what="that node group in this environment's cluster",
                     fix="use a node group of this environment's cluster (stacks' node_groups)")
+
+    def offers(self) -> list[Offer]:
+        """Itself, as a workload ``allow_from`` can name (``<namespace>/<name>``)."""
+        return [Offer(Capability.WORKLOAD, f"{self.namespace_name or self.namespace}/{self.name}", self.node.path)]
+
+    def _allow_from_needs(self) -> list[Need]:
+        """Each workload ``allow_from`` names by id exists in this workload's namespace and environment."""
+        namespace = self.namespace_name
+        return [Need("allow_from", name, Capability.WORKLOAD, f"{namespace}/{name}",
+                     what=f"a workload {name!r} in namespace {namespace!r} to admit",
+                     fix="name a Microservice or ScheduledJob of this environment by its id (`pipenv run service "
+                         "list` shows them)")
+                for name in self.allow_from if isinstance(name, str)]
 
     def _network_policy_need(self) -> Need:
         return Need("network_policy", True, Capability.NETWORK_POLICY,

@@ -29,6 +29,7 @@ from constructs_lib import (
     Migration,
     Probes,
     ScheduledJob,
+    capabilities,
     default_deny_ingress,
     suppress,
 )
@@ -336,6 +337,31 @@ def test_a_workload_of_another_namespace_is_admitted_by_its_namespace() -> None:
                                                                "app.kubernetes.io/instance": "billing"}}}]
 
 
+def test_a_workload_named_in_allow_from_is_admitted_as_the_object_would_be() -> None:
+    def build(stack, by_name: bool) -> None:
+        edge = Microservice(stack, "edge", image=IMAGE)
+        Microservice(stack, "catalog", image=IMAGE, allow_from=["edge" if by_name else edge])
+
+    named, passed = (by_name(in_stack(lambda s, n=n: build(s, n)), "kubernetes_network_policy_v1", "catalog")
+                     for n in (True, False))
+    assert named["spec"] == passed["spec"]
+
+
+def test_allow_from_naming_no_workload_of_the_environment_fails_the_contract() -> None:
+    """A name is checked against every workload of the environment by the capability contract (stacks.check),
+    after every module has declared its own: here, a typo."""
+    stack = TerraformStack(cdktf.Testing.app(), "test")
+    guardrails().attach(stack)
+    Microservice(stack, "edge", image=IMAGE)
+    Microservice(stack, "catalog", image=IMAGE, allow_from=["edge", "egde"])
+    (error,) = [e for e in capabilities.check("staging", [stack]) if e.where == "test/catalog"]
+    lines = [p.render() for p in error.problems if p.field == "allow_from"]
+    assert lines == [
+        "allow_from = 'egde': needs a workload 'egde' in namespace 'shop' to admit; staging has shop/edge "
+        "(test/edge), shop/catalog (test/catalog): name a Microservice or ScheduledJob of this environment by its "
+        "id (`pipenv run service list` shows them)"], str(error)
+
+
 def test_the_stack_decides_who_gets_a_policy() -> None:
     plain = in_stack(lambda s: Microservice(s, "svc", image=IMAGE))
     assert resources(plain, "kubernetes_network_policy_v1") == {}
@@ -441,9 +467,13 @@ BAD_INPUT = {
                                       r"file's path; pass Path\('config/application.yaml'\)"),
     "a config file name with a slash": (dict(config_files={"conf/app.yaml": "a: 1\n"}),
                                         r"config_files = 'conf/app.yaml': name each file with letters"),
-    "allow_from naming a service by its name": (dict(allow_from=["checkout"]),
-                                                r"allow_from\[0\] = 'checkout': not a workload: pass the Microservice "
-                                                r"or ScheduledJob object itself"),
+    "allow_from naming something that is not a workload": (dict(allow_from=[42]),
+                                                           r"allow_from\[0\] = 42: not a workload: pass the "
+                                                           r"Microservice or ScheduledJob object"),
+    "allow_from naming a workload by something not a name": (dict(allow_from=["Edge Gateway"]),
+                                                             r"allow_from\[0\] = 'Edge Gateway': name another workload "
+                                                             r"of this namespace by its id"),
+    "allow_from naming itself": (dict(allow_from=["catalog"]), r"allow_from\[0\] = 'catalog': name another workload"),
     "allow_from with isolation turned off": (dict(allow_from=[], network_policy=False), None),
     "a migration timeout without a unit": (dict(migration=Migration(command=["./migrate"], timeout="600")),
                                            r"migration.timeout = '600': use a duration such as '90s'"),
