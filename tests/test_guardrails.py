@@ -74,7 +74,7 @@ VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
         lambda s: Microservice(s.services, "hub-image", image="docker.io/library/nginx:1.27"),
         "production-services/hub-image", r"image = 'docker.io/library/nginx:1.27': \[IMG-IMMUTABLE\]"),
     "IAM-NO-WILDCARD": (
-        lambda s: Microservice(_with_oidc(s.services), "greedy-reader", image=IMAGE, aws_permissions=[
+        lambda s: Microservice(s.services, "greedy-reader", image=IMAGE, aws_permissions=[
             AwsPermission(actions=["s3:GetObject"], resources=["arn:aws:s3:::*"])]),
         "production-services/greedy-reader",
         r"aws_permissions\[0\].resources\[0\] = 'arn:aws:s3:::\*': \[IAM-NO-WILDCARD\] .*name the resources"),
@@ -88,13 +88,6 @@ VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
         lambda s: S3Bucket(s.services, "exports", bucket="acme-shop-exports-production"),
         "production-services/exports", r"lifecycle.prevent_destroy = None: \[PROD-PROTECT-STATEFUL\]"),
 }
-
-
-def _with_oidc(services):
-    """The cluster's OIDC provider in the services stack's guardrails (until the stack gives it itself)."""
-    services.guardrails.oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.example/id/X"
-    services.guardrails.oidc_issuer_url = "https://oidc.eks.example/id/X"
-    return services
 
 
 def test_an_unprotected_cache_is_named_once_by_its_keyword(tmp_path: Path) -> None:
@@ -120,7 +113,8 @@ def test_a_service_added_after_the_environment_is_held_to_the_metrics_contract(t
 
     assert_config_error(build, r"staging-services/unscraped: ",
                         r"scrape_labels = \{'team': 'payments'\}: needs a Prometheus that selects its ServiceMonitor "
-                        r"and PrometheusRule; staging has kube-prometheus-stack \(staging-platform/monitoring\)")
+                        r"and PrometheusRule, running in namespace 'monitoring' \(its NetworkPolicy admits Prometheus "
+                        r"from there\); staging has kube-prometheus-stack \(staging-platform/monitoring\)")
 
 
 def _app(tmp: Path) -> App:

@@ -212,7 +212,8 @@ def test_list_as_json_is_every_service_of_every_environment(real_app, capsys) ->
         (env, name) for env in ("staging", "production") for name in ("checkout", "edge-gateway", "report-worker")]
     by = {(r["environment"], r["name"]): r for r in rows}
     assert by["production", "checkout"] == {
-        "environment": "production", "name": "checkout", "image": f"{REGISTRY}/checkout:1.4.2", "replicas": None,
+        "environment": "production", "name": "checkout", "kind": "service", "schedule": None,
+        "image": f"{REGISTRY}/checkout:1.4.2", "replicas": None,
         "autoscaling": {"min_replicas": 3, "max_replicas": 10, "cpu_percent": 70}, "cpu": "500m", "memory": "1Gi",
         "node_pool": None, "cache": {"name": "sessions", "node_type": "cache.r7g.large", "replicas": 2,
                                      "secret_name": "production/redis/sessions"},
@@ -224,22 +225,27 @@ def test_list_as_json_is_every_service_of_every_environment(real_app, capsys) ->
     assert by["staging", "checkout"]["autoscaling"]["max_replicas"] == 4
     assert by["staging", "edge-gateway"]["ingress_host"] == "shop.staging.acme-shop.example"
     assert by["production", "edge-gateway"]["autoscaling"]["max_replicas"] == 20
-    assert (by["staging", "report-worker"]["replicas"], by["staging", "report-worker"]["node_pool"]) == (2, "batch")
+    worker = by["staging", "report-worker"]
+    assert (worker["kind"], worker["schedule"], worker["replicas"], worker["node_pool"]) == (
+        "job", "0 3 * * *", None, "batch")
+    assert {by[env, "edge-gateway"]["kind"] for env in ("staging", "production")} == {"service"}
 
 
 def test_list_as_a_table_for_one_environment(real_app, capsys) -> None:
     assert cli.main(["list", "--env", "production"]) == 0
     header, *lines = capsys.readouterr().out.splitlines()
-    assert header.split() == ["ENVIRONMENT", "SERVICE", "IMAGE", "PODS", "CPU", "MEMORY", "NODE", "POOL", "CACHE",
-                              "INGRESS", "METRICS", "SECRETS", "FILE", "OWNERS"]
-    assert [line.split()[:2] for line in lines] == [["production", "checkout"], ["production", "edge-gateway"],
-                                                    ["production", "report-worker"]]
+    assert header.split() == ["ENVIRONMENT", "SERVICE", "KIND", "SCHEDULE", "IMAGE", "PODS", "CPU", "MEMORY", "NODE",
+                              "POOL", "CACHE", "INGRESS", "METRICS", "SECRETS", "FILE", "OWNERS"]
+    assert [line.split()[:3] for line in lines] == [["production", "checkout", "service"],
+                                                    ["production", "edge-gateway", "service"],
+                                                    ["production", "report-worker", "job"]]
     checkout = lines[0]
     for cell in ("3-10 (cpu 70%)", "sessions (cache.r7g.large, 2 replicas)", ":8081/actuator/prometheus",
                  "production/checkout: db_password, payment_api_key", "stacks/services/checkout.py",
                  "@acme-shop/checkout-team"):
         assert cell in checkout
     assert "shop.acme-shop.example" in lines[1] and " batch " in lines[2]
+    assert " 0 3 * * *  " in lines[2] and " 1 per run " in lines[2]
 
 
 # -- service secrets, on the real app -------------------------------------------------------------------

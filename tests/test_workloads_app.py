@@ -150,3 +150,18 @@ def test_the_review_summarizes_a_migration_config_and_admissions(components: dic
         "Deployment 2 pods \u00d7 250m/512Mi, migration Job before each new image, timeout 15m, config files "
         "application.yaml, logback.xml, AWS s3:GetObject, network policy admits monitoring/prometheus:9090, "
         "edge-gateway:8080, order-consumer:8080, nightly-report:8080")
+
+
+# -- what the services stack gives -------------------------------------------------------------------------
+
+def test_a_workloads_role_trusts_the_clusters_oidc_provider_looked_up_from_the_cluster(workload_stacks: dict) -> None:
+    stack = workload_stacks[STACK]
+    assert stack["data"]["aws_iam_openid_connect_provider"]["oidc-provider"]["url"] == \
+        "${data.aws_eks_cluster.cluster.identity[0].oidc[0].issuer}"
+    trusts = {body["//"]["metadata"]["path"]: body for body in stack["data"]["aws_iam_policy_document"].values()}
+    (statement,) = trusts[f"{STACK}/nightly-report/aws-role-trust"]["statement"]
+    assert statement["principals"] == [{"type": "Federated",
+                                        "identifiers": ["${data.aws_iam_openid_connect_provider.oidc-provider.arn}"]}]
+    sub = next(c for c in statement["condition"] if c["variable"].endswith(":sub"))
+    assert sub["values"] == ["system:serviceaccount:shop:nightly-report"]
+    assert sub["variable"] == '${replace(data.aws_iam_openid_connect_provider.oidc-provider.url, "https://", "")}:sub'
