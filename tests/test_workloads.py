@@ -11,6 +11,7 @@ from pathlib import Path
 import cdktf
 import pytest
 from cdktf import App, TerraformStack
+from constructs import Construct
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib import (
@@ -27,6 +28,7 @@ from constructs_lib import (
     MetricsEndpoint,
     Microservice,
     Migration,
+    Offer,
     Probes,
     ScheduledJob,
     capabilities,
@@ -386,6 +388,39 @@ def test_an_isolated_workload_needs_policy_enforcement_and_the_namespaces_it_adm
     assert "in namespace 'nginx-ingress'" in needs[Capability.INGRESS_CLASS].what
     assert "running in namespace 'monitoring'" in needs[Capability.PROMETHEUS].what
     assert Capability.NETWORK_POLICY not in {need.capability for need in found["open"].needs()}
+
+
+class Platform(Construct):
+    """A stand-in platform offering Prometheus and an ingress controller from the namespaces given."""
+
+    def __init__(self, scope, id: str, *, prometheus_in: str, ingress_in: str) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(scope, id)
+        self.where = (prometheus_in, ingress_in)
+
+    def offers(self) -> list[Offer]:
+        return [Offer(Capability.PROMETHEUS, "kube-prometheus-stack", self.node.path, scope={
+                    "labels": dict(SCRAPE_LABELS), "namespace": self.where[0],
+                    "pod_labels": dict(PROMETHEUS_POD_LABELS)}),
+                Offer(Capability.INGRESS_CLASS, "nginx", self.node.path, scope={
+                    "namespace": self.where[1], "pod_labels": dict(INGRESS_POD_LABELS)})]
+
+
+@pytest.mark.parametrize("prometheus_in, ingress_in, failing", [
+    ("monitoring", "nginx-ingress", set()),
+    ("observability", "nginx-ingress", {"scrape_labels"}),
+    ("monitoring", "ingress", {"ingress_host"}),
+])
+def test_an_isolated_workload_fails_the_contract_when_what_it_admits_runs_elsewhere(
+        prometheus_in: str, ingress_in: str, failing: set[str]) -> None:
+    """Its policy admits Prometheus and the ingress controller by namespace: a platform that runs them in another
+    namespace would be refused by the policy at run time, so the build fails instead."""
+    stack = TerraformStack(cdktf.Testing.app(), "test")
+    guardrails(network_policies=True).attach(stack)
+    Platform(stack, "platform", prometheus_in=prometheus_in, ingress_in=ingress_in)
+    Microservice(stack, "svc", image=IMAGE, ingress_host="svc.example.com", metrics=MetricsEndpoint(port=9090))
+    found = {p.field for e in capabilities.check("staging", [stack]) for p in e.problems
+             if "in namespace" in p.fix}
+    assert found == failing
 
 
 # -- migrations --------------------------------------------------------------------------------------------

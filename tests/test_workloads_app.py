@@ -32,21 +32,25 @@ def test_the_apply_order_holds(workloads_synth_dir: Path) -> None:
     assert [p.render() for p in report.problems] == []
 
 
-def test_a_jobs_secret_not_ordered_first_is_caught(tmp_path: Path) -> None:
+def test_a_jobs_secret_not_ordered_first_and_one_nothing_makes_are_caught(tmp_path: Path) -> None:
     """The CronJob's pod reads the Secret its ExternalSecret writes: without depends_on, a first run could start
-    before the Secret exists. The apply-order proof reads the pod inside the job template."""
+    before the Secret exists. The apply-order proof reads the pod inside the job template, env_from included."""
     def unordered(built, workloads) -> None:  # type: ignore[no-untyped-def]
         job = workloads["nightly-report"]
         job.cron_job.depends_on = [job.service_account.fqn]  # not the ExternalSecret any more
+        job.cron_job.add_override("spec.job_template.spec.template.spec.container.0.env_from",
+                                  [{"secret_ref": {"name": "nowhere"}}])
 
     app, _, workloads = workloads_app.build(tmp_path, "staging", unordered)
     app.synth()
     external_secret = workloads["nightly-report"].external_secret.friendly_unique_id
     rendered = [p.render() for p in apply_order.check(tmp_path).problems]
-    assert rendered == [
+    assert sorted(rendered) == [
         "staging-services: staging-services/nightly-report/cron-job needs Secret shop/nightly-report-secrets, which "
         f"kubernetes_manifest.{external_secret} in the same stack makes, but nothing orders it first: add depends_on, "
-        "or refer to its attributes"]
+        "or refer to its attributes",
+        "staging-services: staging-services/nightly-report/cron-job needs Secret shop/nowhere, which no earlier stack "
+        "makes"]
 
 
 # -- the policy scan ----------------------------------------------------------------------------------------
