@@ -14,7 +14,17 @@ from .cluster_autoscaler import (
     ClusterAutoscaler,
     asg_name_pattern,
 )
-from .contracts import CLUSTER_ISSUER, DASHBOARD_LABELS, INGRESS_CLASS, SCRAPE_LABELS, SECRET_STORE
+from .contracts import (
+    CLUSTER_ISSUER,
+    DASHBOARD_LABELS,
+    INGRESS_CLASS,
+    INGRESS_NAMESPACE,
+    INGRESS_POD_LABELS,
+    PROMETHEUS_NAMESPACE,
+    PROMETHEUS_POD_LABELS,
+    SCRAPE_LABELS,
+    SECRET_STORE,
+)
 from .developer_access import DEVELOPERS_GROUP, DeveloperAccess, developer_port_forward
 from .eks_cluster import ADDON_VERSIONS, EksCluster
 from .external_dns import EXTERNAL_DNS_CHART_VERSION, ExternalDns
@@ -29,7 +39,8 @@ from .external_secrets import (
 from .guardrails import RULES, Guardrails, Rule, RulePack, Suppression, rule, suppress, suppressions_of
 from .ingress_controller import NGINX_INGRESS_CHART_VERSION, IngressController
 from .metrics_server import METRICS_SERVER_CHART_VERSION, MetricsServer
-from .microservice import DEFAULT_ALERTS, Autoscaling, JvmOptions, MetricsEndpoint, Microservice, Probes
+from .microservice import DEFAULT_ALERTS, Autoscaling, MetricsEndpoint, Microservice, Migration, Probes
+from .network_policy import default_deny_ingress
 from .node_group import CapacityType, EksNodeGroup, Taint, TaintEffect
 from .prometheus import (
     KUBE_PROMETHEUS_STACK_VERSION,
@@ -43,9 +54,11 @@ from .prometheus import (
 )
 from .redis import ManagedRedis
 from .rules import BASELINE, PRODUCTION
+from .scheduled_job import DEFAULT_JOB_ALERTS, JobAlerts, ScheduledJob
 from .state_store import TerraformStateStore
 from .storage import EbsStorageClass
 from .validation import ConfigError
+from .workload import CONFIG_DIR, AwsPermission, JvmOptions, Workload
 
 __all__ = [
     "ADDON_VERSIONS",
@@ -54,24 +67,31 @@ __all__ = [
     "CLUSTER_AUTOSCALER_CHART_VERSION",
     "CLUSTER_AUTOSCALER_IMAGES",
     "CLUSTER_ISSUER",
+    "CONFIG_DIR",
     "DASHBOARD_LABELS",
     "DEFAULT_ALERTS",
+    "DEFAULT_JOB_ALERTS",
     "DEVELOPERS_GROUP",
     "EXTERNAL_DNS_CHART_VERSION",
     "EXTERNAL_SECRETS_CHART_VERSION",
     "INGRESS_CLASS",
+    "INGRESS_NAMESPACE",
+    "INGRESS_POD_LABELS",
     "KUBE_PROMETHEUS_STACK_VERSION",
     "LETSENCRYPT_PRODUCTION",
     "LETSENCRYPT_STAGING",
     "METRICS_SERVER_CHART_VERSION",
     "NGINX_INGRESS_CHART_VERSION",
     "PRODUCTION",
+    "PROMETHEUS_NAMESPACE",
+    "PROMETHEUS_POD_LABELS",
     "RULES",
     "SCRAPE_LABELS",
     "SECRET_STORE",
     "AlertRule",
     "Alerts",
     "Autoscaling",
+    "AwsPermission",
     "Capability",
     "CapacityType",
     "CertManager",
@@ -86,11 +106,13 @@ __all__ = [
     "ExternalSecretsOperator",
     "Guardrails",
     "IngressController",
+    "JobAlerts",
     "JvmOptions",
     "ManagedRedis",
     "MetricsEndpoint",
     "MetricsServer",
     "Microservice",
+    "Migration",
     "Need",
     "Offer",
     "PagerDutyReceiver",
@@ -99,6 +121,7 @@ __all__ = [
     "PrometheusStack",
     "Rule",
     "RulePack",
+    "ScheduledJob",
     "SecretKeyRef",
     "SecretStore",
     "SlackReceiver",
@@ -107,7 +130,9 @@ __all__ = [
     "Taint",
     "TaintEffect",
     "TerraformStateStore",
+    "Workload",
     "asg_name_pattern",
+    "default_deny_ingress",
     "developer_port_forward",
     "external_secret",
     "rule",

@@ -14,14 +14,21 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
-from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role import IamRole, IamRoleInlinePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 
 def service_account_role(scope: Construct, id: str, *, oidc_provider_arn: str, oidc_issuer_url: str,
-                         namespace: str, service_account: str, policy_arns: Sequence[str] = ()) -> IamRole:
-    """An IAM role that only ``namespace/service_account`` of one cluster can assume; returns it."""
+                         namespace: str, service_account: str, policy_arns: Sequence[str] = (),
+                         name_prefix: str | None = None, description: str | None = None,
+                         statements: Sequence[Mapping[str, Any]] = ()) -> IamRole:
+    """An IAM role that only ``namespace/service_account`` of one cluster can assume; returns it.
+
+    :param name_prefix: default ``<id>-`` (at most 38 characters, as IAM allows a prefix).
+    :param statements: an inline policy of exactly these statements (a JSON string: ``policy/checks``
+        read it), named ``permissions``; default none.
+    """
     issuer = Fn.replace(oidc_issuer_url, "https://", "")
     # A policy document, not jsonencode: condition keys built from tokens get lost in a jsii map key.
     trust = DataAwsIamPolicyDocument(scope, f"{id}-trust", statement=[DataAwsIamPolicyDocumentStatement(
@@ -36,7 +43,10 @@ def service_account_role(scope: Construct, id: str, *, oidc_provider_arn: str, o
                 test="StringEquals", variable=f"{issuer}:aud", values=["sts.amazonaws.com"]),
         ],
     )])
-    role = IamRole(scope, id, name_prefix=f"{id}-"[:38], assume_role_policy=trust.json)
+    inline = [IamRoleInlinePolicy(name="permissions", policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": list(statements)}))] if statements else None
+    role = IamRole(scope, id, name_prefix=(name_prefix or f"{id}-")[:38], description=description,
+                   assume_role_policy=trust.json, inline_policy=inline)
     for i, arn in enumerate(policy_arns):
         IamRolePolicyAttachment(scope, f"{id}-policy-{i}", role=role.name, policy_arn=arn)
     return role

@@ -31,3 +31,27 @@ def memory_bytes(value: str) -> int | None:
         return None
     unit = match.group(1)
     return int(value[: len(value) - len(unit)]) * _MEMORY_FACTORS[unit]
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+DURATION_FIX = "use a duration such as '90s', '45m', '2h' or '1h30m'"
+
+
+def duration_seconds(value: str) -> int | None:
+    """Seconds in a duration (``90s``, ``45m``, ``1h30m``, ``2d``), or None when it is not one (or is zero)."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match or not value:
+        return None
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return total or None
+
+
+def format_duration(seconds: int) -> str:
+    """``5400`` -> ``1h30m``: the shortest duration text for a number of seconds."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"

@@ -34,6 +34,7 @@ class Capability(StrEnum):
     PROMETHEUS = "a Prometheus that selects it"
     NODE_GROUP = "the node group"
     NETWORK_POLICY = "NetworkPolicy enforcement"
+    WORKLOAD = "a workload"
 
 
 @dataclass(frozen=True)

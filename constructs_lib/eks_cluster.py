@@ -34,6 +34,7 @@ from constructs import Construct
 from ._irsa import service_account_role
 from ._kms import managed_key
 from ._logs import LOG_RETENTION_DAYS, LOG_RETENTION_FIX, logs_key_statement
+from .capabilities import Capability, Offer
 from .developer_access import DEVELOPERS_GROUP, DeveloperAccess
 from .guardrails import suppress
 from .node_group import EksNodeGroup
@@ -70,6 +71,11 @@ _NEEDS_NODES = ("coredns", "aws-ebs-csi-driver")
 CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 CLUSTER_NAME_FIX = "use 1-100 letters, digits, hyphens or underscores, starting with a letter or digit"
 _ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
+#: The vpc-cni add-on's configuration that turns on its network policy agent (the chart's
+#: ``enableNetworkPolicy`` value, a string, read from amazon-vpc-cni-k8s v1.20.1's charts/aws-vpc-cni: it
+#: sets ``enable-network-policy-controller`` in the amazon-vpc-cni ConfigMap and the node agent's
+#: ``--enable-network-policy``).
+_VPC_CNI_NETWORK_POLICY = json.dumps({"enableNetworkPolicy": "true"})
 _ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 _VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 
@@ -90,6 +96,8 @@ class EksCluster(Construct):
       creator gets no implicit admin rights, ``admin_role_arns`` are the cluster admins.
     - An OIDC provider for IAM roles for service accounts (``service_account_role``).
     - Pinned core add-ons: vpc-cni, kube-proxy, coredns and the EBS CSI driver (with its own IRSA role).
+    - NetworkPolicy enforced: the VPC CNI's network policy agent is on (``enableNetworkPolicy``, the
+      add-on's configuration), so workloads' NetworkPolicies hold (``Capability.NETWORK_POLICY``).
 
     :param name: cluster name.
     :param kubernetes_version: ``major.minor``; must have an entry in ``ADDON_VERSIONS``
@@ -106,6 +114,7 @@ class EksCluster(Construct):
     :param addon_versions: add-on name to version; default ``ADDON_VERSIONS[kubernetes_version]``.
     :param deletion_protection: refuse ``terraform destroy`` of the cluster; default False
         (production stacks set it).
+    :param network_policy: enforce NetworkPolicies (the VPC CNI's network policy agent); default True.
     """
 
     def __init__(self, scope: Construct, id: str, *, name: str, kubernetes_version: str,
@@ -113,8 +122,10 @@ class EksCluster(Construct):
                  admin_role_arns: Sequence[str] = (), developer_role_arns: Sequence[str] = (),
                  developer_namespaces: Sequence[str] = (), developer_access: DeveloperAccess = DeveloperAccess.VIEW,
                  log_retention_days: int = 365,
-                 addon_versions: Mapping[str, str] | None = None, deletion_protection: bool = False) -> None:
+                 addon_versions: Mapping[str, str] | None = None, deletion_protection: bool = False,
+                 network_policy: bool = True) -> None:
         super().__init__(scope, id)
+        self.network_policy = network_policy
         self.kubernetes_version = kubernetes_version
         self.addon_versions = dict(addon_versions or ADDON_VERSIONS.get(kubernetes_version, {}))
         self.admin_role_arns = tuple(admin_role_arns)
@@ -199,10 +210,17 @@ class EksCluster(Construct):
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 service_account_role_arn=self.ebs_csi_role.arn if addon == "aws-ebs-csi-driver" else None,
+                configuration_values=_VPC_CNI_NETWORK_POLICY if addon == "vpc-cni" and network_policy else None,
             )
             for addon, version in sorted(self.addon_versions.items())
         }
         self.node_groups: list[EksNodeGroup] = []
+
+    def offers(self) -> list[Offer]:
+        """NetworkPolicy enforcement, when the VPC CNI add-on runs its network policy agent."""
+        if self.network_policy and "vpc-cni" in self.addons:
+            return [Offer(Capability.NETWORK_POLICY, "vpc-cni", self.node.path)]
+        return []
 
     def service_account_role(self, id: str, *, namespace: str, service_account: str,
                              policy_arns: Sequence[str] = ()) -> IamRole:

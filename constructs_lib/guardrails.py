@@ -12,7 +12,8 @@ synthesized JSON (the ``//`` metadata of every resource it covers), listed by
 A stack attaches one ``Guardrails`` (``guardrails.attach(stack)``). Constructs
 then take their defaults from it at construction time, wherever they are added
 and by whichever file: the replica cap, the node cap, the secrets prefix, the
-namespace, the workers' security group, the network and protection of caches.
+namespace, the workers' security group, the network and protection of caches, the
+cluster's OIDC provider (for workloads' own IAM roles) and whether workloads get NetworkPolicies.
 A keyword passed explicitly is a choice, but can only tighten a limit
 (``replica_cap=3`` under an environment cap of 20 caps at 3; ``replica_cap=50``
 still caps at 20).
@@ -160,6 +161,11 @@ class Guardrails:
     :param subnet_ids: the private subnets caches are created in.
     :param protect_stateful: ``prevent_destroy`` on stateful resources by default.
     :param alarm_topic_arn: the SNS topic alarms notify by default.
+    :param oidc_provider_arn: the cluster's IAM OIDC provider, through which a workload's own IAM role
+        (``aws_permissions``) trusts its service account.
+    :param oidc_issuer_url: that provider's issuer URL (``https://oidc.eks...``).
+    :param network_policies: every workload gets its own NetworkPolicy admitting only what it needs; set
+        where the stack denies ingress in the namespace by default (``default_deny_ingress``).
     """
 
     def __init__(self, *, environment: str, rule_packs: Sequence[RulePack] = (), replica_cap: int | None = None,
@@ -167,7 +173,8 @@ class Guardrails:
                  namespace_name: str | None = None,
                  workers_security_group_id: str | None = None, vpc_id: str | None = None,
                  subnet_ids: Sequence[str] = (), protect_stateful: bool = False,
-                 alarm_topic_arn: str | None = None) -> None:
+                 alarm_topic_arn: str | None = None, oidc_provider_arn: str | None = None,
+                 oidc_issuer_url: str | None = None, network_policies: bool = False) -> None:
         self.environment = environment
         self.rule_packs = tuple(rule_packs)
         self.replica_cap = replica_cap
@@ -180,6 +187,9 @@ class Guardrails:
         self.subnet_ids = tuple(subnet_ids)
         self.protect_stateful = protect_stateful
         self.alarm_topic_arn = alarm_topic_arn
+        self.oidc_provider_arn = oidc_provider_arn
+        self.oidc_issuer_url = oidc_issuer_url
+        self.network_policies = network_policies
 
     @staticmethod
     def of(scope: IConstruct) -> Guardrails | None:

@@ -32,7 +32,7 @@ from ._helm import (
     helm_values,
 )
 from .capabilities import Capability, Offer
-from .contracts import INGRESS_CLASS
+from .contracts import INGRESS_CLASS, INGRESS_NAMESPACE, INGRESS_POD_LABELS
 from .validation import DNS_LABEL, SUBNET_ID, Checks, checked_props
 
 __all__ = ["INGRESS_CONTROLLER", "NGINX_INGRESS_CHART_VERSION", "IngressController"]
@@ -96,7 +96,7 @@ class IngressController(Construct):
 
     def __init__(self, scope: Construct, id: str, *, replicas: int = 2, ingress_class: str = INGRESS_CLASS,
                  internal: bool = False, load_balancer_subnet_ids: Sequence[str] = (),
-                 namespace: str = "nginx-ingress", chart_version: str = NGINX_INGRESS_CHART_VERSION,
+                 namespace: str = INGRESS_NAMESPACE, chart_version: str = NGINX_INGRESS_CHART_VERSION,
                  depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id)
         c = Checks(self.node.path)
@@ -133,8 +133,7 @@ class IngressController(Construct):
             "replicaCount": replicas,
             "ingressClass": {"name": self.ingress_class, "create": True, "setAsDefaultIngress": False},
             "podDisruptionBudget": dict(BUDGET),
-            "topologySpreadConstraints": zone_spread(
-                {"app.kubernetes.io/name": "nginx-ingress", "app.kubernetes.io/instance": _RELEASE}, replicas),
+            "topologySpreadConstraints": zone_spread(dict(INGRESS_POD_LABELS), replicas),
             "resources": compute("100m", "128Mi", "512Mi"),
             "readOnlyRootFilesystem": True,
             "enableCustomResources": False,
@@ -146,5 +145,7 @@ class IngressController(Construct):
         }}
 
     def offers(self) -> list[Offer]:
-        """Ingresses of its class are served."""
-        return [Offer(Capability.INGRESS_CLASS, self.ingress_class, self.node.path)]
+        """Ingresses of its class are served, by pods with ``contracts.INGRESS_POD_LABELS`` in its namespace
+        (what a workload's NetworkPolicy admits)."""
+        return [Offer(Capability.INGRESS_CLASS, self.ingress_class, self.node.path,
+                      scope={"namespace": self.namespace, "pod_labels": dict(INGRESS_POD_LABELS)})]

@@ -1,4 +1,5 @@
-"""One template for every service: zero-downtime, observable, self-healing Kubernetes workloads."""
+"""One template for every long-running workload: zero-downtime, observable, self-healing Kubernetes services
+and workers."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from cdktf import Postcondition, TerraformResourceLifecycle, Token
-from cdktf_cdktf_provider_aws.data_aws_ecr_repository import DataAwsEcrRepository
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
 from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
     DeploymentV1,
@@ -20,33 +21,6 @@ from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
     DeploymentV1SpecStrategy,
     DeploymentV1SpecStrategyRollingUpdate,
     DeploymentV1SpecTemplate,
-    DeploymentV1SpecTemplateMetadata,
-    DeploymentV1SpecTemplateSpec,
-    DeploymentV1SpecTemplateSpecContainer,
-    DeploymentV1SpecTemplateSpecContainerEnv,
-    DeploymentV1SpecTemplateSpecContainerEnvValueFrom,
-    DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef,
-    DeploymentV1SpecTemplateSpecContainerLifecycle,
-    DeploymentV1SpecTemplateSpecContainerLifecyclePreStop,
-    DeploymentV1SpecTemplateSpecContainerLifecyclePreStopExec,
-    DeploymentV1SpecTemplateSpecContainerLivenessProbe,
-    DeploymentV1SpecTemplateSpecContainerLivenessProbeHttpGet,
-    DeploymentV1SpecTemplateSpecContainerPort,
-    DeploymentV1SpecTemplateSpecContainerReadinessProbe,
-    DeploymentV1SpecTemplateSpecContainerReadinessProbeHttpGet,
-    DeploymentV1SpecTemplateSpecContainerResources,
-    DeploymentV1SpecTemplateSpecContainerSecurityContext,
-    DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities,
-    DeploymentV1SpecTemplateSpecContainerStartupProbe,
-    DeploymentV1SpecTemplateSpecContainerStartupProbeHttpGet,
-    DeploymentV1SpecTemplateSpecContainerVolumeMount,
-    DeploymentV1SpecTemplateSpecSecurityContext,
-    DeploymentV1SpecTemplateSpecSecurityContextSeccompProfile,
-    DeploymentV1SpecTemplateSpecToleration,
-    DeploymentV1SpecTemplateSpecTopologySpreadConstraint,
-    DeploymentV1SpecTemplateSpecTopologySpreadConstraintLabelSelector,
-    DeploymentV1SpecTemplateSpecVolume,
-    DeploymentV1SpecTemplateSpecVolumeEmptyDir,
 )
 from cdktf_cdktf_provider_kubernetes.horizontal_pod_autoscaler_v2 import (
     HorizontalPodAutoscalerV2,
@@ -69,6 +43,7 @@ from cdktf_cdktf_provider_kubernetes.ingress_v1 import (
     IngressV1SpecRuleHttpPathBackendServicePort,
     IngressV1SpecTls,
 )
+from cdktf_cdktf_provider_kubernetes.job_v1 import JobV1, JobV1Metadata, JobV1Spec, JobV1SpecTemplate, JobV1Timeouts
 from cdktf_cdktf_provider_kubernetes.manifest import Manifest
 from cdktf_cdktf_provider_kubernetes.pod_disruption_budget_v1 import (
     PodDisruptionBudgetV1,
@@ -76,7 +51,6 @@ from cdktf_cdktf_provider_kubernetes.pod_disruption_budget_v1 import (
     PodDisruptionBudgetV1Spec,
     PodDisruptionBudgetV1SpecSelector,
 )
-from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1, ServiceAccountV1Metadata
 from cdktf_cdktf_provider_kubernetes.service_v1 import (
     ServiceV1,
     ServiceV1Metadata,
@@ -85,30 +59,37 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import (
 )
 from constructs import Construct
 
-from ._quantities import MEMORY_FIX, cpu_problem, memory_bytes
+from ._pod import to_struct
+from ._quantities import DURATION_FIX, duration_seconds
 from .capabilities import Capability, Need
-from .contracts import CLUSTER_ISSUER, DASHBOARD_LABELS, INGRESS_CLASS, SCRAPE_LABELS, SECRET_STORE
-from .external_secrets import SECRET_REF, SECRET_REF_FIX, external_secret
-from .guardrails import Guardrails, suppress
-from .node_group import EksNodeGroup, Taint
+from .contracts import (
+    CLUSTER_ISSUER,
+    DASHBOARD_LABELS,
+    INGRESS_CLASS,
+    INGRESS_NAMESPACE,
+    INGRESS_POD_LABELS,
+    PROMETHEUS_NAMESPACE,
+    PROMETHEUS_POD_LABELS,
+    SCRAPE_LABELS,
+)
+from .guardrails import Guardrails
+from .network_policy import Peer
+from .node_group import EksNodeGroup
 from .prometheus import Alerts, service_alert_rules
 from .redis import ManagedRedis
 from .validation import DNS_LABEL, Checks, checked_fields, checked_props
+from .workload import ECR_IMAGE, AwsPermission, JvmOptions, Workload, _runs_in, image_version, selector_of
 
-__all__ = ["DEFAULT_ALERTS", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice", "Probes"]
+__all__ = ["DEFAULT_ALERTS", "ECR_IMAGE", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice",
+           "Migration", "Probes"]
 
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9.\-/_:]*[a-z0-9](:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$")
-#: An image in an ECR repository: the registry (account) id, its region, the repository.
-ECR_IMAGE = re.compile(r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
-                       r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PATH = re.compile(r"^/[\w\-./]*$")
 
 
 @checked_fields
 @dataclass(frozen=True, kw_only=True)
 class MetricsEndpoint:
-    """Where the service exposes Prometheus metrics; a ServiceMonitor scrapes it.
+    """Where the service exposes Prometheus metrics; a ServiceMonitor (a PodMonitor for a worker) scrapes it.
 
     :param port: container port of the metrics endpoint (may equal the app port).
     :param path: HTTP path; default ``/metrics``.
@@ -118,18 +99,6 @@ class MetricsEndpoint:
     port: int
     path: str = "/metrics"
     interval: str = "30s"
-
-
-@checked_fields
-@dataclass(frozen=True, kw_only=True)
-class JvmOptions:
-    """A JVM service: the heap follows the container's memory limit.
-
-    :param heap_percent: share of the memory limit for the heap (``-XX:MaxRAMPercentage``);
-        default 75, at most 90 so that metaspace, threads and buffers fit.
-    """
-
-    heap_percent: int = 75
 
 
 @checked_fields
@@ -150,11 +119,41 @@ class Autoscaling:
 @checked_fields
 @dataclass(frozen=True, kw_only=True)
 class Probes:
-    """HTTP health endpoints. Defaults: ``/readyz`` and ``/livez``; with ``jvm``, Spring Boot's
-    actuator groups ``/actuator/health/readiness`` and ``/actuator/health/liveness``."""
+    """Health checks: HTTP paths, or a command run in the container (exit code 0: healthy).
 
-    readiness_path: str
-    liveness_path: str
+    HTTP probes go to the app's port, or for a worker (``port=None``) to its metrics port. Default
+    paths: ``/readyz`` and ``/livez``; with ``jvm``, Spring Boot's actuator groups
+    ``/actuator/health/readiness`` and ``/actuator/health/liveness``.
+
+    :param readiness_path: HTTP path of readiness; with ``liveness_path``.
+    :param liveness_path: HTTP path of liveness; with ``readiness_path``.
+    :param command: instead of paths: a command for both (a worker with no HTTP port, e.g.
+        ``["/app/healthcheck"]``).
+    """
+
+    readiness_path: str | None = None
+    liveness_path: str | None = None
+    command: Sequence[str] = ()
+
+
+@checked_fields
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    """A command run to completion with the new image before the Deployment changes (a schema migration).
+
+    It runs as a Job named after a hash of the image and the command: a new image (or command) makes a
+    new Job, which Terraform runs to completion before it touches the Deployment; a failed Job fails the
+    apply and the Deployment keeps its old version. Nothing else re-runs it.
+
+    :param command: the container's command, e.g. ``["./manage.py", "migrate"]``.
+    :param timeout: how long it may run; default ``10m`` (then it fails, and the apply with it).
+    :param retries: further attempts after a failure; default 0 (a half-applied migration is not re-run
+        blindly).
+    """
+
+    command: Sequence[str]
+    timeout: str = "10m"
+    retries: int = 0
 
 
 #: Every service's alerts unless it passes its own: pods not ready, restart loops, 5xx rate (with a request metric).
@@ -167,8 +166,9 @@ _ACTUATOR_PROBES = Probes(readiness_path="/actuator/health/readiness", liveness_
 
 
 @checked_props
-class Microservice(Construct):
-    """A stateless HTTP service on Kubernetes, built the same way for every team.
+class Microservice(Workload):
+    """A long-running workload on Kubernetes, built the same way for every team: an HTTP service, or a
+    worker (``port=None``: a queue consumer) with no port to serve.
 
     What every service gets: a Deployment that rolls out without downtime
     (``max_unavailable`` 0, readiness gates, preStop drain and a grace period),
@@ -178,10 +178,12 @@ class Microservice(Construct):
     equal to the request (no CPU limit: throttling hurts latency more than a
     noisy neighbour); a ClusterIP Service with named ports; its own service
     account without an automounted token; a PodDisruptionBudget when it can
-    run more than one pod. Optional parts follow from the props.
+    run more than one pod. Optional parts follow from the props. A worker gets
+    the same, without the Service or an Ingress: it is probed by a command or on
+    its metrics port, and scraped through a PodMonitor.
 
     :param image: container image with a tag or digest (never implicit ``latest``).
-    :param port: container port of the app; default 8080.
+    :param port: container port of the app; default 8080. ``None``: a worker, serving no port.
     :param replicas: pod count; default 2. Ignored when ``autoscaling`` is set.
     :param cpu: CPU request; default ``250m``.
     :param memory: memory request and limit; default ``512Mi``.
@@ -190,12 +192,13 @@ class Microservice(Construct):
     :param env: plain environment variables; default none. Never secrets.
     :param secrets: env var -> ``"<Secrets Manager name>#<key>"``, synced by the External
         Secrets operator into a Kubernetes Secret the pods read; default none.
-    :param metrics: Prometheus endpoint; adds a metrics port and a ServiceMonitor.
+    :param metrics: Prometheus endpoint; adds a metrics port and a ServiceMonitor (a PodMonitor for a worker).
     :param jvm: JVM heap sizing; adds ``JAVA_TOOL_OPTIONS``, a startup probe and actuator probes.
-    :param probes: health paths; default ``/readyz`` and ``/livez`` (actuator with ``jvm``).
+    :param probes: health checks; default HTTP ``/readyz`` and ``/livez`` (actuator with ``jvm``). A worker
+        without ``metrics`` has no port to probe: give it ``Probes(command=[...])``.
     :param node_group: an EksNodeGroup to run on: its taints are tolerated, its labels selected.
     :param autoscaling: HorizontalPodAutoscaler settings; default none (fixed ``replicas``).
-    :param ingress_host: public host name; adds a TLS Ingress.
+    :param ingress_host: public host name; adds a TLS Ingress (not for a worker).
     :param ingress_class: default ``contracts.INGRESS_CLASS`` (``nginx``).
     :param certificate_issuer: the cert-manager ClusterIssuer of the ingress's TLS certificate; default
         ``contracts.CLUSTER_ISSUER``.
@@ -216,9 +219,24 @@ class Microservice(Construct):
     :param dashboards: Grafana dashboard JSON files, shipped as a labelled ConfigMap that Grafana
         loads (pass ``Path(__file__).parent / ...`` from a stack; relative paths are read from the
         current directory). Only the file name reaches the output.
+    :param aws_permissions: the service's own AWS permissions (``AwsPermission``): an IAM role only its
+        service account can assume (IRSA, through the cluster's OIDC provider the stack knows), with
+        exactly these statements; default none (no role).
+    :param config_files: file name -> ``Path`` (read at synthesis) or the content itself: a ConfigMap
+        mounted read-only at ``/etc/config/<file name>``, part of the config checksum (a change rolls the
+        pods). Never credentials (rule SEC-PLAIN-CREDENTIAL). Default none.
+    :param network_policy: a NetworkPolicy admitting only what the service needs (the ingress controller
+        on its port with ``ingress_host``, Prometheus on its metrics port, ``allow_from``); default: the
+        stack's (``Guardrails.network_policies``), else on only with ``allow_from``.
+    :param allow_from: the workloads whose pods may connect to its port: Microservice or ScheduledJob
+        objects, or the ids of workloads in its namespace (``["edge-gateway"]``, for one declared in another
+        module: the capability contract checks that it exists); default none.
+    :param migration: a ``Migration`` run to completion with each new image before the Deployment changes.
     """
 
-    def __init__(self, scope: Construct, id: str, *, image: str, port: int = 8080, replicas: int = 2,
+    kind = "service"
+
+    def __init__(self, scope: Construct, id: str, *, image: str, port: int | None = 8080, replicas: int = 2,
                  cpu: str = "250m", memory: str = "512Mi", namespace: str | None = None,
                  env: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
                  metrics: MetricsEndpoint | None = None, jvm: JvmOptions | None = None,
@@ -228,45 +246,36 @@ class Microservice(Construct):
                  replica_cap: int | None = None, pre_stop_seconds: int = 5,
                  scrape_labels: Mapping[str, str] = SCRAPE_LABELS, redis: ManagedRedis | None = None,
                  workers_security_group_id: str | None = None, alerts: Alerts | None = DEFAULT_ALERTS,
-                 dashboards: Sequence[str | Path] = ()) -> None:
+                 dashboards: Sequence[str | Path] = (), aws_permissions: Sequence[AwsPermission] = (),
+                 config_files: Mapping[str, str | Path] | None = None, network_policy: bool | None = None,
+                 allow_from: Sequence[Any] = (), migration: Migration | None = None) -> None:
         super().__init__(scope, id)
         guardrails = Guardrails.of(self)
         if guardrails is not None:
-            namespace = namespace or guardrails.namespace
             workers_security_group_id = workers_security_group_id or guardrails.workers_security_group_id
-        self.name = id
-        self.namespace: str = namespace or "default"
-        #: The namespace's name where it is known before apply (``namespace`` may be a reference).
-        self.namespace_name: str | None = (
-            guardrails.namespace_name if guardrails and namespace == guardrails.namespace else None) or (
-            None if Token.is_unresolved(self.namespace) else self.namespace)
-        namespace = self.namespace
-        self.image = image
+        self._resolve(guardrails, id=id, image=image, namespace=namespace, cpu=cpu, memory=memory, env=env,
+                      secrets=secrets, jvm=jvm, node_group=node_group, aws_permissions=aws_permissions,
+                      config_files=config_files, network_policy=network_policy, allow_from=allow_from,
+                      scrape_labels=scrape_labels)
         self.port = port
         self.replicas = replicas
-        self.cpu = cpu
-        self.memory = memory
-        self.env: Mapping[str, str] = dict(env or {})
-        self.secrets: Mapping[str, str] = dict(secrets or {})
         self.metrics = metrics
-        self.jvm = jvm
         self.probes = probes or (_ACTUATOR_PROBES if jvm else _DEFAULT_PROBES)
         self.autoscaling = autoscaling
         self.ingress_host = ingress_host
-        self.scrape_labels: Mapping[str, str] = dict(scrape_labels)
-        self.tolerations: tuple[Taint, ...] = node_group.taints if node_group else ()
-        self.node_group_path = node_group.node.path if node_group else None
-        self.node_selector: Mapping[str, str] = dict(node_group.labels) if node_group else {}
+        self.ingress_class = ingress_class
+        self.certificate_issuer = certificate_issuer
         self.redis = redis
         self.alerts = alerts
         self.dashboards = tuple(Path(d) for d in dashboards)
+        self.migration = migration
         self._validate(replica_cap, pre_stop_seconds, workers_security_group_id)
         if redis is not None:
             assert workers_security_group_id is not None  # validated
             redis.allow_from(workers_security_group_id, name="cluster-workers")
 
-        self.selector = {"app.kubernetes.io/name": id, "app.kubernetes.io/instance": id}
-        self.labels = {**self.selector, "app.kubernetes.io/version": _image_version(image),
+        self.selector = selector_of(id)
+        self.labels = {**self.selector, "app.kubernetes.io/version": image_version(image),
                        "app.kubernetes.io/managed-by": "cdktf"}
         self.max_pods = autoscaling.max_replicas if autoscaling else replicas
         self.min_pods = autoscaling.min_replicas if autoscaling else replicas
@@ -274,48 +283,45 @@ class Microservice(Construct):
             **self.secrets, **({"REDIS_AUTH_TOKEN": f"{redis.secret_name}#auth_token"} if redis else {})}
         self.secret_name = f"{id}-secrets" if self.secret_refs else None
 
-        self.service_account = ServiceAccountV1(
-            self, "service-account", metadata=ServiceAccountV1Metadata(name=id, namespace=namespace,
-                                                                       labels=self.labels),
-            automount_service_account_token=False)
-        self.external_secret = self._external_secret() if self.secret_refs else None
+        self.aws_role = self._aws_role()
+        self.service_account = self._service_account()
+        self.external_secret = self._external_secret(depends_on=[redis.secret_version] if redis else ())
         self.image_repository = self._image_repository()
+        self.config_map = self._config_map()
+        self.migration_job = self._migration_job() if migration else None
         self.deployment = self._deployment(pre_stop_seconds)
-        # Deliberate, for every service (the reasons are what a reviewer reads in `pipenv run policy`).
-        suppress(self.deployment, "CKV_K8S_11", reason="no CPU limit on purpose: CFS throttling hurts latency more "
-                                                       "than a busy neighbour does; requests reserve the CPU")
-        if self.image_pinned:
-            why = ("the image is pinned by digest" if "@sha256:" in image else
-                   "the image tag is immutable: its ECR repository is looked up at plan time and the plan fails "
-                   "unless image_tag_mutability is IMMUTABLE (image-repository postcondition)")
-            suppress(self.deployment, "CKV_K8S_43", reason=f"{why}, so a tag names one image for good")
-            suppress(self.deployment, "CKV_K8S_15", reason=f"{why}, so IfNotPresent runs the same bytes as Always "
-                                                           "without a registry round trip on every restart")
+        # Deliberate, for every workload (the reasons are what a reviewer reads in `pipenv run policy`).
+        self._suppress_pod_checks(self.deployment)
         self.service = ServiceV1(
             self, "service",
-            metadata=ServiceV1Metadata(name=id, namespace=namespace, labels=self.labels),
+            metadata=ServiceV1Metadata(name=id, namespace=self.namespace, labels=self.labels),
             spec=ServiceV1Spec(type="ClusterIP", selector=self.selector, port=[
                 ServiceV1SpecPort(name=name, port=number, target_port=name, protocol="TCP")
                 for name, number in self._ports().items()]),
-        )
+        ) if port is not None else None
         self.pod_disruption_budget = PodDisruptionBudgetV1(
             self, "pdb",
-            metadata=PodDisruptionBudgetV1Metadata(name=id, namespace=namespace, labels=self.labels),
+            metadata=PodDisruptionBudgetV1Metadata(name=id, namespace=self.namespace, labels=self.labels),
             spec=PodDisruptionBudgetV1Spec(max_unavailable="1",
                                            selector=PodDisruptionBudgetV1SpecSelector(match_labels=self.selector)),
         ) if self.max_pods > 1 else None
         self.autoscaler = self._autoscaler() if autoscaling else None
-        self.service_monitor = self._service_monitor() if metrics else None
-        self.prometheus_rule = self._prometheus_rule() if self.alert_rules else None
+        self.service_monitor = self._service_monitor() if metrics and port is not None else None
+        self.pod_monitor = self._pod_monitor() if metrics and port is None else None
+        self.prometheus_rule = self._prometheus_rule(self.alert_rules)
         self.dashboards_config_map = self._dashboards() if self.dashboards else None
-        self.ingress_class = ingress_class
-        self.certificate_issuer = certificate_issuer
         self.ingress = self._ingress(ingress_class) if ingress_host else None
+        self.network_policy = self._network_policy()
+
+    @property
+    def worker(self) -> bool:
+        """A workload with no HTTP port: no Service, no Ingress."""
+        return self.port is None
 
     # -- resources -------------------------------------------------------------------------------
 
     def _ports(self) -> dict[str, int]:
-        ports = {"http": self.port}
+        ports = {"http": self.port} if self.port is not None else {}
         if self.metrics and self.metrics.port != self.port:
             ports["metrics"] = self.metrics.port
         return ports
@@ -326,83 +332,55 @@ class Microservice(Construct):
             return None
         return "http" if self.metrics.port == self.port else "metrics"
 
-    def _env(self) -> list[DeploymentV1SpecTemplateSpecContainerEnv]:
-        plain = dict(self.env)
-        if self.jvm:
-            plain["JAVA_TOOL_OPTIONS"] = (f"-XX:MaxRAMPercentage={self.jvm.heap_percent} "
-                                          f"-XX:InitialRAMPercentage={self.jvm.heap_percent} "
-                                          "-XX:+ExitOnOutOfMemoryError")
+    def pod_env(self) -> dict[str, str]:
+        """The plain environment of the pods: ``env``, the JVM's options and the cache's endpoint."""
+        plain = super().pod_env()
         if self.redis:
             plain.update(REDIS_HOST=self.redis.endpoint, REDIS_PORT=str(self.redis.port), REDIS_TLS="true")
-        env = [DeploymentV1SpecTemplateSpecContainerEnv(name=k, value=v) for k, v in sorted(plain.items())]
-        env += [
-            DeploymentV1SpecTemplateSpecContainerEnv(
-                name=var, value_from=DeploymentV1SpecTemplateSpecContainerEnvValueFrom(
-                    secret_key_ref=DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef(
-                        name=self.secret_name, key=var)))
-            for var in sorted(self.secret_refs)
-        ]
-        return env
+        return plain
 
-    def _config_checksum(self) -> str:
-        """Changes whenever env or the secret mapping changes, so the pods roll."""
-        config: dict[str, object] = {"env": dict(self.env), "secrets": dict(self.secret_refs),
-                                     "jvm": self.jvm.heap_percent if self.jvm else None}
-        if self.redis:  # only then, so that adding the option rolls no other service's pods
-            config["redis"] = self.redis.replication_group_id
-        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    def _checksum_extra(self) -> dict[str, object]:
+        # only with a cache, so that adding the option rolls no other service's pods
+        return {"redis": self.redis.replication_group_id} if self.redis else {}
+
+    def _probes(self) -> dict[str, Any]:
+        """Readiness, liveness and (JVM) startup probes: by command, or HTTP on the app's (a worker's metrics) port."""
+        probes = self.probes
+        readiness: dict[str, Any]
+        liveness: dict[str, Any]
+        if probes.command:
+            check = {"exec": {"command": list(probes.command)}}
+            readiness, liveness = dict(check), dict(check)
+        else:
+            port = "http" if self.port is not None else "metrics"
+            readiness = {"http_get": {"path": probes.readiness_path, "port": port}}
+            liveness = {"http_get": {"path": probes.liveness_path, "port": port}}
+        return {
+            "readiness_probe": {**readiness, "period_seconds": 5, "failure_threshold": 3, "timeout_seconds": 2},
+            "liveness_probe": {**liveness, "period_seconds": 10, "failure_threshold": 6, "timeout_seconds": 2,
+                               "initial_delay_seconds": 0 if self.jvm else 10},
+            # up to 3 minutes for a JVM to warm up
+            "startup_probe": {**liveness, "period_seconds": 5, "failure_threshold": 36} if self.jvm else None,
+        }
 
     def _deployment(self, pre_stop_seconds: int) -> DeploymentV1:
-        http = "http"
-        startup = DeploymentV1SpecTemplateSpecContainerStartupProbe(
-            http_get=DeploymentV1SpecTemplateSpecContainerStartupProbeHttpGet(
-                path=self.probes.liveness_path, port=http),
-            period_seconds=5, failure_threshold=36,  # up to 3 minutes for a JVM to warm up
-        ) if self.jvm else None
-        container = DeploymentV1SpecTemplateSpecContainer(
-            name=self.name,
-            image=self.image,
-            image_pull_policy="IfNotPresent",
-            port=[DeploymentV1SpecTemplateSpecContainerPort(name=name, container_port=number, protocol="TCP")
-                  for name, number in self._ports().items()],
-            env=self._env() or None,
-            resources=DeploymentV1SpecTemplateSpecContainerResources(
-                requests={"cpu": self.cpu, "memory": self.memory}, limits={"memory": self.memory}),
-            readiness_probe=DeploymentV1SpecTemplateSpecContainerReadinessProbe(
-                http_get=DeploymentV1SpecTemplateSpecContainerReadinessProbeHttpGet(
-                    path=self.probes.readiness_path, port=http),
-                period_seconds=5, failure_threshold=3, timeout_seconds=2),
-            liveness_probe=DeploymentV1SpecTemplateSpecContainerLivenessProbe(
-                http_get=DeploymentV1SpecTemplateSpecContainerLivenessProbeHttpGet(
-                    path=self.probes.liveness_path, port=http),
-                period_seconds=10, failure_threshold=6, timeout_seconds=2,
-                initial_delay_seconds=0 if self.jvm else 10),
-            startup_probe=startup,
-            lifecycle=DeploymentV1SpecTemplateSpecContainerLifecycle(pre_stop=[
-                DeploymentV1SpecTemplateSpecContainerLifecyclePreStop(
-                    exec=DeploymentV1SpecTemplateSpecContainerLifecyclePreStopExec(
-                        command=["sleep", str(pre_stop_seconds)]))]) if pre_stop_seconds else None,
-            security_context=DeploymentV1SpecTemplateSpecContainerSecurityContext(
-                allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
-                privileged=False,
-                capabilities=DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities(drop=["ALL"])),
-            volume_mount=[DeploymentV1SpecTemplateSpecContainerVolumeMount(name="tmp", mount_path="/tmp")],
+        pod = self._pod()
+        container = pod.container(
+            port=[{"name": name, "container_port": number, "protocol": "TCP"}
+                  for name, number in self._ports().items()] or None,
+            **self._probes(),
+            lifecycle={"pre_stop": [{"exec": {"command": ["sleep", str(pre_stop_seconds)]}}]}
+            if pre_stop_seconds else None,
         )
         spread = [
-            DeploymentV1SpecTemplateSpecTopologySpreadConstraint(
-                topology_key=key, max_skew=1, when_unsatisfiable=mode,
-                label_selector=[DeploymentV1SpecTemplateSpecTopologySpreadConstraintLabelSelector(
-                    match_labels=self.selector)])
+            {"topology_key": key, "max_skew": 1, "when_unsatisfiable": mode,
+             "label_selector": [{"match_labels": self.selector}]}
             # A zone must never hold every pod; hosts are spread as far as capacity allows.
             for key, mode in (("topology.kubernetes.io/zone", "DoNotSchedule"),
                               ("kubernetes.io/hostname", "ScheduleAnyway"))
         ]
-        tolerations = [
-            DeploymentV1SpecTemplateSpecToleration(
-                key=t.key, operator="Equal" if t.value is not None else "Exists", value=t.value,
-                effect=t.effect.kubernetes)
-            for t in self.tolerations
-        ]
+        template = pod.template(container, termination_grace_period_seconds=pre_stop_seconds + 30,
+                                topology_spread_constraint=spread)
         return DeploymentV1(
             self, "deployment",
             metadata=DeploymentV1Metadata(name=self.name, namespace=self.namespace, labels=self.labels),
@@ -414,50 +392,43 @@ class Microservice(Construct):
                 strategy=DeploymentV1SpecStrategy(
                     type="RollingUpdate",
                     rolling_update=DeploymentV1SpecStrategyRollingUpdate(max_unavailable="0", max_surge="25%")),
-                template=DeploymentV1SpecTemplate(
-                    metadata=DeploymentV1SpecTemplateMetadata(
-                        labels=self.labels,
-                        annotations={"platform.acme-shop.io/config-checksum": self._config_checksum()}),
-                    spec=DeploymentV1SpecTemplateSpec(
-                        service_account_name=self.name,
-                        automount_service_account_token=False,
-                        termination_grace_period_seconds=pre_stop_seconds + 30,
-                        security_context=DeploymentV1SpecTemplateSpecSecurityContext(
-                            run_as_non_root=True, run_as_user="10001", run_as_group="10001", fs_group="10001",
-                            seccomp_profile=DeploymentV1SpecTemplateSpecSecurityContextSeccompProfile(
-                                type="RuntimeDefault")),
-                        container=[container],
-                        volume=[DeploymentV1SpecTemplateSpecVolume(
-                            name="tmp", empty_dir=DeploymentV1SpecTemplateSpecVolumeEmptyDir(size_limit="256Mi"))],
-                        topology_spread_constraint=spread,
-                        toleration=tolerations or None,
-                        node_selector=dict(self.node_selector) or None,
-                    ),
-                ),
+                template=to_struct(DeploymentV1SpecTemplate, template),
             ),
             wait_for_rollout=True,
-            # The pods read the Secret the ExternalSecret writes: create it first.
-            depends_on=[self.service_account, *([self.external_secret] if self.external_secret else [])],
+            # The pods read the Secret the ExternalSecret writes: create it first. A migration runs before.
+            depends_on=[self.service_account, *([self.external_secret] if self.external_secret else []),
+                        *([self.migration_job] if self.migration_job else [])],
         )
 
-    @property
-    def image_pinned(self) -> bool:
-        """True when the image can only ever mean one set of bytes: a digest, or a tag in an ECR
-        repository whose tags are immutable (checked at plan time by ``image_repository``)."""
-        return "@sha256:" in self.image or self.image_repository is not None
-
-    def _image_repository(self) -> DataAwsEcrRepository | None:
-        """The image's ECR repository, looked up at plan time: the plan fails unless its tags are immutable."""
-        match = ECR_IMAGE.match(self.image)
-        if not match or "@sha256:" in self.image:
-            return None
-        return DataAwsEcrRepository(
-            self, "image-repository", name=match["repository"], registry_id=match["registry"], region=match["region"],
-            lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
-                condition='${self.image_tag_mutability == "IMMUTABLE"}',
-                error_message=f"{self.node.path}: image {self.image} is in an ECR repository whose tags can be "
-                              "overwritten; set image_tag_mutability = IMMUTABLE on the repository (or pin the "
-                              "image by digest), so that a tag always runs the same image")]))
+    def _migration_job(self) -> JobV1:
+        """The migration, as a Job named for its image and command: a new image makes a new Job."""
+        migration = self.migration
+        assert migration is not None
+        timeout = duration_seconds(migration.timeout)
+        assert timeout is not None  # validated
+        digest = hashlib.sha256(json.dumps([self.image, list(migration.command)]).encode()).hexdigest()[:8]
+        suffix = f"-migrate-{digest}"
+        #: The Job's name: at most 63 characters, as its pods' ``job-name`` label must be.
+        self.migration_name = f"{self.name[:63 - len(suffix)]}{suffix}"
+        # Its own instance label: the Service, the PodDisruptionBudget and the autoscaler must not count it.
+        labels = {**self.labels, "app.kubernetes.io/instance": f"{self.name}-migration",
+                  "app.kubernetes.io/component": "migration"}
+        pod = self._pod(labels=labels)
+        template = pod.template(pod.container(command=list(migration.command)), restart_policy="Never")
+        job = JobV1(
+            self, "migration",
+            metadata=JobV1Metadata(name=self.migration_name, namespace=self.namespace, labels=labels),
+            spec=JobV1Spec(backoff_limit=migration.retries, active_deadline_seconds=timeout,
+                           template=to_struct(JobV1SpecTemplate, template)),
+            # Terraform waits for it to succeed (or fails the apply) before the Deployment, which depends on it.
+            wait_for_completion=True,
+            timeouts=JobV1Timeouts(create=f"{timeout + 60}s", update=f"{timeout + 60}s"),
+            # A new name (image or command) replaces it, and so runs it; nothing else does. No TTL: a Job the
+            # cluster deleted would be created again, and run again, by the next plan.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["spec"]),
+            depends_on=[self.service_account, *([self.external_secret] if self.external_secret else [])],
+        )
+        return job  # no checkov suppressions: see ScheduledJob
 
     def _autoscaler(self) -> HorizontalPodAutoscalerV2:
         scaling = self.autoscaling
@@ -476,12 +447,6 @@ class Microservice(Construct):
             ),
         )
 
-    def _external_secret(self) -> Manifest:
-        assert self.secret_name is not None
-        return external_secret(self, "external-secret", name=self.secret_name, namespace=self.namespace,
-                               labels=self.labels, data=self.secret_refs,
-                               depends_on=[self.redis.secret_version] if self.redis else ())
-
     def _service_monitor(self) -> Manifest:
         metrics = self.metrics
         assert metrics is not None
@@ -498,13 +463,21 @@ class Microservice(Construct):
             },
         })
 
-    def _prometheus_rule(self) -> Manifest:
-        return Manifest(self, "prometheus-rule", manifest={
+    def _pod_monitor(self) -> Manifest:
+        """A worker has no Service to monitor: Prometheus scrapes its pods' metrics port directly."""
+        metrics = self.metrics
+        assert metrics is not None
+        return Manifest(self, "pod-monitor", manifest={
             "apiVersion": "monitoring.coreos.com/v1",
-            "kind": "PrometheusRule",
+            "kind": "PodMonitor",
             "metadata": {"name": self.name, "namespace": self.namespace,
                          "labels": {**self.labels, **self.scrape_labels}},
-            "spec": {"groups": [{"name": f"{self.name}.rules", "rules": self.alert_rules}]},
+            "spec": {
+                "selector": {"matchLabels": self.selector},
+                "namespaceSelector": {"matchNames": [self.namespace]},
+                "podMetricsEndpoints": [{"port": self.metrics_port_name, "path": metrics.path,
+                                         "interval": metrics.interval, "scheme": "http"}],
+            },
         })
 
     def _dashboards(self) -> ConfigMapV1:
@@ -532,19 +505,40 @@ class Microservice(Construct):
             ),
         )
 
+    def peers(self) -> list[Peer]:
+        """The ingress controller's pods on the app's port (with ``ingress_host``), Prometheus' on the metrics
+        port (with ``metrics``), and the pods of each workload in ``allow_from`` on the app's port."""
+        found: list[Peer] = []
+        if self.ingress_host and self.port is not None:
+            found.append((INGRESS_NAMESPACE, INGRESS_POD_LABELS, [self.port], "the ingress controller"))
+        if self.metrics:
+            found.append((PROMETHEUS_NAMESPACE, PROMETHEUS_POD_LABELS, [self.metrics.port], "Prometheus"))
+        if self.port is not None:
+            found += [self._peer_from(other, [self.port]) for other in self.allow_from]
+        return found
+
+    def _monitor_kinds(self) -> list[str]:
+        kinds = ["ServiceMonitor" if self.service_monitor else "PodMonitor"] if self.metrics else []
+        return [*kinds, "PrometheusRule"] if self.prometheus_rule or not kinds else kinds
+
     # -- the capability contract ----------------------------------------------------------------
 
     def needs(self) -> list[Need]:
         """What each feature of this service needs the platform to have installed."""
         found: list[Need] = []
+        isolated = self.network_policy is not None
         if self.autoscaling:
             found.append(Need("autoscaling", self.autoscaling, Capability.METRICS_API,
                               fix="install MetricsServer in the platform, or use fixed replicas"))
         if self.ingress_host:
             host = self.ingress_host
+            where = (f" in namespace {INGRESS_NAMESPACE!r} (its NetworkPolicy admits the controller's pods from "
+                     "there)") if isolated else ""
             found += [
                 Need("ingress_host", host, Capability.INGRESS_CLASS, self.ingress_class,
-                     what=f"an ingress controller for class {self.ingress_class!r}",
+                     accepts=lambda offer: offer.name == self.ingress_class and (
+                         not isolated or _runs_in(offer, INGRESS_NAMESPACE, INGRESS_POD_LABELS)),
+                     what=f"an ingress controller for class {self.ingress_class!r}{where}",
                      fix="install an IngressController for that class, or remove ingress_host"),
                 Need("ingress_host", host, Capability.CERTIFICATES, self.certificate_issuer,
                      accepts=lambda offer: offer.name == self.certificate_issuer and _within(
@@ -558,28 +552,17 @@ class Microservice(Construct):
                      fix="use a host under the environment's domain, and give the environment its dns zone"),
             ]
         if self.secret_refs:
-            namespace = self.namespace_name
-            found.append(Need(
+            found.append(self._secrets_need(
                 "secrets" if self.secrets else "redis",
-                dict(self.secrets) if self.secrets else self.redis.node.path if self.redis else None,
-                Capability.SECRET_STORE, SECRET_STORE,
-                what=f"the ClusterSecretStore {SECRET_STORE!r}, serving namespace {namespace or self.namespace!r}",
-                accepts=lambda offer: offer.name == SECRET_STORE and (
-                    namespace is None or namespace in offer.scope.get("namespaces", (namespace,))),
-                fix="create that store in the platform, or list the namespace in its conditions"))
-        if self.service_monitor or self.prometheus_rule:
-            labels = dict(self.scrape_labels)
-            found.append(Need(
-                "scrape_labels", labels, Capability.PROMETHEUS,
-                what="a Prometheus that selects its ServiceMonitor and PrometheusRule",
-                accepts=lambda offer: all(labels.get(k) == v for k, v in offer.scope.get("labels", {}).items()),
-                fix="carry the labels the environment's Prometheus selects (constructs_lib.SCRAPE_LABELS is the "
-                    "default)"))
+                dict(self.secrets) if self.secrets else self.redis.node.path if self.redis else None))
+        if self.service_monitor or self.pod_monitor or self.prometheus_rule:
+            found.append(self._prometheus_need(scraped_from=(PROMETHEUS_NAMESPACE, PROMETHEUS_POD_LABELS)
+                                               if isolated and self.metrics else None))
         if self.node_group_path:
-            found.append(Need("node_group", self.node_group_path, Capability.NODE_GROUP, self.node_group_path,
-                              what="that node group in this environment's cluster",
-                              fix="use a node group of this environment's cluster (stacks' node_groups)"))
-        return found
+            found.append(self._node_group_need())
+        if isolated:
+            found.append(self._network_policy_need())
+        return found + self._allow_from_needs()
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -589,20 +572,15 @@ class Microservice(Construct):
         c.require(bool(DNS_LABEL.match(self.name)) and len(self.name) <= 53, "id", self.name,
                   "use lowercase letters, digits and hyphens, at most 53 characters (it names the "
                   "Deployment, Service and DNS entry)")
-        c.require(not c.known(self.namespace) or (bool(DNS_LABEL.match(self.namespace)) and len(self.namespace) <= 63),
-                  "namespace", self.namespace,
-                  "use a DNS label: lowercase letters, digits and hyphens, at most 63 characters")
-        c.require(bool(_IMAGE.match(self.image)) and not self.image.endswith(":latest"), "image", self.image,
-                  "pin a tag or digest, e.g. 'registry.example.com/checkout:1.4.2' (not ':latest')")
-        c.require(1 <= self.port <= 65535, "port", self.port, "use a port from 1 to 65535")
+        self._check_pod(c)
+        if self.port is not None:
+            c.require(1 <= self.port <= 65535, "port", self.port, "use a port from 1 to 65535")
         if self.metrics:
             c.require(1 <= self.metrics.port <= 65535, "metrics.port", self.metrics.port, "use a port from 1 to 65535")
             c.require(bool(_PATH.match(self.metrics.path)), "metrics.path", self.metrics.path,
                       "use an absolute HTTP path such as '/metrics'")
             c.require(bool(re.match(r"^\d+[smh]$", self.metrics.interval)), "metrics.interval",
                       self.metrics.interval, "use a duration such as '30s' or '1m'")
-        c.require(cpu_problem(self.cpu) is None, "cpu", self.cpu, cpu_problem(self.cpu) or "")
-        c.require(memory_bytes(self.memory) is not None, "memory", self.memory, MEMORY_FIX)
         c.require(self.replicas >= 1, "replicas", self.replicas, "use 1 or more")
         if replica_cap is not None and not self.autoscaling:
             c.require(self.replicas <= replica_cap, "replicas", self.replicas,
@@ -617,19 +595,8 @@ class Microservice(Construct):
                 c.require(a.max_replicas <= replica_cap, "autoscaling.max_replicas", a.max_replicas,
                           f"replica_cap allows at most {replica_cap} replicas; lower max_replicas or raise "
                           "replica_cap")
-        if self.jvm:
-            c.require(0 < self.jvm.heap_percent <= 90, "jvm.heap_percent", self.jvm.heap_percent,
-                      "use 1 to 90: metaspace, threads and direct buffers live outside the heap but inside "
-                      "the memory limit")
-        for name in (*self.env, *self.secrets):
-            c.require(bool(_ENV_NAME.match(name)), f"env[{name!r}]" if name in self.env else f"secrets[{name!r}]",
-                      name, "use letters, digits and '_', not starting with a digit")
-        for name in sorted(set(self.env) & set(self.secrets)):
-            c.require(False, f"secrets[{name!r}]", name, "is also in env; set each variable in one place")
-        for var, ref in self.secrets.items():
-            c.require(bool(SECRET_REF.match(ref)), f"secrets[{var!r}]", ref, SECRET_REF_FIX)
-        for label in (self.probes.readiness_path, self.probes.liveness_path):
-            c.require(bool(_PATH.match(label)), "probes", label, "use an absolute HTTP path such as '/readyz'")
+        self._check_env(c)
+        self._check_probes(c)
         if self.redis is not None:
             c.require(workers_security_group_id is not None, "workers_security_group_id", workers_security_group_id,
                       "pass the security group of the cluster's nodes, or build the service in a stack whose "
@@ -651,19 +618,41 @@ class Microservice(Construct):
         if self.ingress_host is not None:
             c.require(bool(re.match(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", self.ingress_host)),
                       "ingress_host", self.ingress_host, "use a DNS name such as 'checkout.example.com'")
+            c.require(self.port is not None, "ingress_host", self.ingress_host,
+                      "a worker (port=None) serves no HTTP port to route to; give it a port, or remove ingress_host")
+        self._check_features(c)
+        c.require(not self.allow_from or self.port is not None, "allow_from",
+                  [getattr(o, "name", o) for o in self.allow_from],
+                  "a worker (port=None) serves no port to admit anyone to; remove allow_from")
+        if self.migration is not None:
+            m = self.migration
+            c.require(bool(m.command) and all(isinstance(a, str) and a for a in m.command), "migration.command",
+                      list(m.command), "give the command and its arguments, e.g. ['./manage.py', 'migrate']")
+            c.require(duration_seconds(m.timeout) is not None, "migration.timeout", m.timeout, DURATION_FIX)
+            c.require(0 <= m.retries <= 5, "migration.retries", m.retries, "use 0 to 5")
         c.done()
+
+    def _check_probes(self, c: Checks) -> None:
+        probes = self.probes
+        if probes.command:
+            c.require(probes.readiness_path is None and probes.liveness_path is None, "probes", probes,
+                      "give a command or HTTP paths, not both")
+            c.require(all(isinstance(a, str) and a for a in probes.command), "probes.command", list(probes.command),
+                      "give the command and its arguments as strings")
+            return
+        for path in (probes.readiness_path, probes.liveness_path):
+            if path is None:
+                c.require(False, "probes", probes, "give both readiness_path and liveness_path, or a command")
+            else:
+                c.require(bool(_PATH.match(path)), "probes", path, "use an absolute HTTP path such as '/readyz'")
+        c.require(self.port is not None or self.metrics is not None, "probes", probes,
+                  "a worker (port=None) without metrics has no port to probe: pass probes=Probes(command=[...]) "
+                  "(a health-check command in the image), or metrics=MetricsEndpoint(port=...) to probe there")
 
 
 def _within(host: str, domain: str) -> bool:
     """``shop.staging.example.com`` is within ``staging.example.com`` (and ``staging.example.com`` itself)."""
     return host == domain or host.endswith("." + domain)
-
-
-def _image_version(image: str) -> str:
-    """The tag (or the digest's first 12 hex) as a label value."""
-    if "@sha256:" in image:
-        return image.rsplit("@sha256:", 1)[1][:12]
-    return image.rsplit(":", 1)[-1][:63]
 
 
 def _dashboard_problem(path: Path) -> str | None:

@@ -34,7 +34,7 @@ from ._helm import (
 )
 from ._quantities import MEMORY_FIX, memory_bytes
 from .capabilities import Capability, Offer
-from .contracts import DASHBOARD_LABELS, SCRAPE_LABELS, SECRET_STORE
+from .contracts import DASHBOARD_LABELS, PROMETHEUS_NAMESPACE, PROMETHEUS_POD_LABELS, SCRAPE_LABELS, SECRET_STORE
 from .external_secrets import external_secret
 from .validation import DNS_LABEL, Checks, ConfigError, Problem, checked_fields, checked_props
 
@@ -50,6 +50,7 @@ __all__ = [
     "SecretKeyRef",
     "SlackReceiver",
     "check_promql",
+    "extra_alert_rules",
     "service_alert_rules",
 ]
 
@@ -254,7 +255,7 @@ class PrometheusStack(Construct):
         their own, earlier (``PrometheusOperatorCrds``), so that other charts' ServiceMonitors can use them.
     """
 
-    def __init__(self, scope: Construct, id: str, *, namespace: str = "monitoring",
+    def __init__(self, scope: Construct, id: str, *, namespace: str = PROMETHEUS_NAMESPACE,
                  chart_version: str = KUBE_PROMETHEUS_STACK_VERSION, retention: str = "15d",
                  storage_size: str = "50Gi", replicas: int = 1, grafana_admin_secret: str = "grafana-admin",
                  manage_grafana_admin_secret: bool = True,
@@ -404,19 +405,23 @@ class PrometheusStack(Construct):
         }
 
     def offers(self) -> list[Offer]:
-        """A Prometheus that selects what carries ``service_monitor_labels``, in every namespace."""
+        """A Prometheus that selects what carries ``service_monitor_labels``, in every namespace; it scrapes
+        from pods with ``contracts.PROMETHEUS_POD_LABELS`` in its namespace (what a workload's NetworkPolicy
+        admits)."""
         return [Offer(Capability.PROMETHEUS, "kube-prometheus-stack", self.node.path,
-                      scope={"labels": dict(self.service_monitor_labels)})]
+                      scope={"labels": dict(self.service_monitor_labels), "namespace": self.namespace,
+                             "pod_labels": dict(PROMETHEUS_POD_LABELS)})]
 
     def check_selects(self, service: Construct) -> None:
         """Fail unless this Prometheus selects ``service``'s ServiceMonitor and PrometheusRule.
 
-        ``service`` is a Microservice (anything with ``scrape_labels``, ``service_monitor`` and
-        ``prometheus_rule``); the error names it and the labels it lacks.
+        ``service`` is a workload (anything with ``scrape_labels`` and ``service_monitor``, ``pod_monitor``
+        or ``prometheus_rule``); the error names it and the labels it lacks.
         """
         labels: Mapping[str, str] = getattr(service, "scrape_labels", {})
         missing = {k: v for k, v in self.service_monitor_labels.items() if labels.get(k) != v}
-        kinds = [kind for kind, attr in (("ServiceMonitor", "service_monitor"), ("PrometheusRule", "prometheus_rule"))
+        kinds = [kind for kind, attr in (("ServiceMonitor", "service_monitor"), ("PodMonitor", "pod_monitor"),
+                                         ("PrometheusRule", "prometheus_rule"))
                  if getattr(service, attr, None) is not None]
         if missing and kinds:
             raise ConfigError(service.node.path, [Problem(
@@ -499,6 +504,24 @@ def check_promql(expr: str) -> str | None:
     return None
 
 
+def extra_alert_rules(extra_rules: Sequence[AlertRule], *, name: str, labels: Mapping[str, str],
+                      checks: Checks) -> list[dict]:
+    """A workload team's own rules (validated into ``checks``), with the workload's labels."""
+    rules = []
+    for i, rule in enumerate(extra_rules):
+        at = f"alerts.extra_rules[{i}]"
+        checks.require(bool(_ALERT_NAME.match(rule.alert)), f"{at}.alert", rule.alert,
+                       "use a Prometheus alert name: letters, digits and '_'")
+        problem = check_promql(rule.expr)
+        checks.require(problem is None, f"{at}.expr", rule.expr, f"not valid PromQL: {problem}")
+        checks.require(bool(_DURATION.match(rule.duration)), f"{at}.duration", rule.duration,
+                       "use a duration such as '5m'")
+        rules.append({"alert": rule.alert, "expr": rule.expr, "for": rule.duration,
+                      "labels": {**labels, "severity": rule.severity},
+                      "annotations": {"summary": rule.summary or f"{name}: {rule.alert}"}})
+    return rules
+
+
 def service_alert_rules(alerts: Alerts, *, name: str, namespace: str, requests_metric: str | None,
                         checks: Checks) -> list[dict]:
     """The rules of one service (validated into ``checks``): the defaults, then ``extra_rules``."""
@@ -532,17 +555,7 @@ def service_alert_rules(alerts: Alerts, *, name: str, namespace: str, requests_m
             "for": "5m", "labels": labels,
             "annotations": {"summary": f"{name}: more than {alerts.max_error_percent:g}% of requests fail with 5xx"},
         })
-    for i, rule in enumerate(alerts.extra_rules):
-        at = f"alerts.extra_rules[{i}]"
-        checks.require(bool(_ALERT_NAME.match(rule.alert)), f"{at}.alert", rule.alert,
-                       "use a Prometheus alert name: letters, digits and '_'")
-        problem = check_promql(rule.expr)
-        checks.require(problem is None, f"{at}.expr", rule.expr, f"not valid PromQL: {problem}")
-        checks.require(bool(_DURATION.match(rule.duration)), f"{at}.duration", rule.duration,
-                       "use a duration such as '5m'")
-        rules.append({"alert": rule.alert, "expr": rule.expr, "for": rule.duration,
-                      "labels": {**labels, "severity": rule.severity},
-                      "annotations": {"summary": rule.summary or f"{name}: {rule.alert}"}})
+    rules += extra_alert_rules(alerts.extra_rules, name=name, labels=labels, checks=checks)
     for field_, value in (("alerts.not_ready_minutes", alerts.not_ready_minutes),
                           ("alerts.max_restarts_per_hour", alerts.max_restarts_per_hour),
                           ("alerts.max_error_percent", alerts.max_error_percent)):

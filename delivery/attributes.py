@@ -4,7 +4,9 @@ A created resource is shown by the arguments that decide its size, count,
 version and protection, not by its address alone; a construct (a service, a
 cache, a node group) gets a one-line summary built from its resources
 (``inventory: Deployment 2-6 pods x 250m/512Mi, cache cache.t4g.small x 2,
-ingress inventory.staging.example.com``, with typographic dashes and times).
+ingress inventory.staging.example.com``, with typographic dashes and times; ``nightly-report: CronJob
+30 2 * * * x 500m/1Gi, timeout 2h, AWS s3:PutObject``; ``order-consumer: worker Deployment 2 pods x
+250m/512Mi, ...``).
 
 ``KEY_ATTRIBUTES`` is curated, like ``risks.py``, for the resource types this
 library emits; ``tests/test_review_components.py`` checks that every path
@@ -13,6 +15,7 @@ names an argument the synthesized stacks really hold.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
@@ -61,6 +64,15 @@ KEY_ATTRIBUTES = MappingProxyType({
     "kubernetes_pod_disruption_budget_v1": ("spec.min_available", "spec.max_unavailable"),
     "kubernetes_manifest": ("manifest.kind", "manifest.metadata.name"),
     "kubernetes_storage_class_v1": ("metadata.name", "parameters", "reclaim_policy"),
+    "kubernetes_cron_job_v1": ("metadata.name", "spec.schedule", "spec.timezone", "spec.concurrency_policy",
+                               "spec.job_template.spec.active_deadline_seconds", "spec.job_template.spec.backoff_limit",
+                               f"spec.job_template.spec.{_CONTAINERS}.image",
+                               f"spec.job_template.spec.{_CONTAINERS}.command",
+                               f"spec.job_template.spec.{_CONTAINERS}.resources.requests"),
+    "kubernetes_job_v1": ("metadata.name", f"{_CONTAINERS}.image", f"{_CONTAINERS}.command",
+                          "spec.active_deadline_seconds", "spec.backoff_limit", "wait_for_completion"),
+    "kubernetes_network_policy_v1": ("metadata.name", "spec.pod_selector", "spec.policy_types", "spec.ingress"),
+    "kubernetes_config_map_v1": ("metadata.name",),
     "random_password": ("length",),
 })
 
@@ -158,28 +170,129 @@ def _cache_nodes(group: Mapping[str, Any]) -> int:
     return 1
 
 
+def _containers(pod_template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    spec = pod_template.get("spec", {}) if isinstance(pod_template, Mapping) else {}
+    containers = spec.get("container", []) if isinstance(spec, Mapping) else []
+    return [c for c in containers if isinstance(c, Mapping)]
+
+
+def _worker(deployment: Mapping[str, Any], resources: Mapping[str, Mapping[str, Any]]) -> bool:
+    """A Deployment that serves no HTTP port (a queue consumer): no Service in its construct, no ``http`` port."""
+    if any(address.startswith("kubernetes_service_v1.") for address in resources):
+        return False
+    ports = [p.get("name") for c in _containers(deployment.get("spec", {}).get("template", {}))
+             for p in c.get("port", []) or [] if isinstance(p, Mapping)]
+    return "http" not in ports
+
+
+def _duration(seconds: Any) -> str:
+    """``7200`` -> ``2h``; ``5400`` -> ``1h30m``."""
+    if not isinstance(seconds, int | float) or seconds <= 0:
+        return "none"
+    left, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return "".join(parts)
+
+
+def _cron_job(cron_job: Mapping[str, Any]) -> str:
+    spec = cron_job.get("spec", {})
+    job = spec.get("job_template", {}).get("spec", {})
+    containers = _containers(job.get("template", {}))
+    requests = containers[0].get("resources", {}).get("requests", {}) if containers else {}
+    zone = f" ({spec['timezone']})" if spec.get("timezone") else ""
+    sizing = f" {TIMES} {requests.get('cpu', '?')}/{requests.get('memory', '?')}" if requests else " (no requests)"
+    return f"CronJob {spec.get('schedule', '?')}{zone}{sizing}, timeout {_duration(job.get('active_deadline_seconds'))}"
+
+
+def _job(job: Mapping[str, Any]) -> str:
+    labels = (job.get("metadata") or {}).get("labels") or {}
+    timeout = _duration(job.get("spec", {}).get("active_deadline_seconds"))
+    if labels.get("app.kubernetes.io/component") == "migration":
+        return f"migration Job before each new image, timeout {timeout}"
+    return f"Job {_name(job)}, timeout {timeout}"
+
+
+def _source(peer: Mapping[str, Any]) -> str:
+    namespace = ((peer.get("namespace_selector") or {}).get("match_labels") or {}).get("kubernetes.io/metadata.name")
+    pods = (peer.get("pod_selector") or {}).get("match_labels") or {}
+    app = pods.get("app.kubernetes.io/name") or ",".join(f"{k}={v}" for k, v in sorted(pods.items())) or "any pod"
+    return app if namespace in (None, app) else f"{namespace}/{app}"
+
+
+def _network_policy(policy: Mapping[str, Any]) -> str:
+    spec = policy.get("spec", {})
+    rules = [r for r in spec.get("ingress", []) or [] if isinstance(r, Mapping)]
+    if not rules:
+        selected = (spec.get("pod_selector") or {}).get("match_labels")
+        return "denies all ingress by default" if not selected else "network policy admits nothing"
+    admitted = []
+    for rule in rules:
+        ports = "/".join(str(p.get("port", "?")) for p in rule.get("ports", []) or [] if isinstance(p, Mapping))
+        admitted += [f"{_source(peer)}:{ports}" if ports else _source(peer) for peer in rule.get("from", []) or []
+                     if isinstance(peer, Mapping)]
+    return f"network policy admits {', '.join(admitted)}"
+
+
+def _aws_actions(role: Mapping[str, Any]) -> str | None:
+    """``AWS s3:GetObject, sqs:ReceiveMessage``: what a role's inline policies allow, or None without any."""
+    actions: list[str] = []
+    for inline in role.get("inline_policy", []) or []:
+        try:
+            document = json.loads(inline.get("policy", "")) if isinstance(inline, Mapping) else {}
+        except ValueError:
+            continue
+        statements = document.get("Statement", []) if isinstance(document, Mapping) else []
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if isinstance(statement, Mapping) and statement.get("Effect") == "Allow":
+                found = statement.get("Action", [])
+                actions += [found] if isinstance(found, str) else [a for a in found if isinstance(a, str)]
+    if not actions:
+        return None
+    unique = sorted(set(actions))
+    return "AWS " + ", ".join(unique[:4]) + (f" and {len(unique) - 4} more" if len(unique) > 4 else "")
+
+
 def _hosts(ingress: Mapping[str, Any]) -> list[str]:
     return [rule["host"] for rule in ingress.get("spec", {}).get("rule", []) if isinstance(rule, Mapping)
             and rule.get("host")]
 
 
 #: The order phrases are shown in, by resource type.
-_ORDER = ("aws_eks_cluster", "kubernetes_deployment_v1", "kubernetes_stateful_set_v1",
-          "aws_elasticache_replication_group", "kubernetes_ingress_v1", "aws_eks_node_group", "helm_release",
-          "aws_s3_bucket", "aws_dynamodb_table")
+_ORDER = ("aws_eks_cluster", "kubernetes_deployment_v1", "kubernetes_stateful_set_v1", "kubernetes_cron_job_v1",
+          "kubernetes_job_v1", "aws_elasticache_replication_group", "kubernetes_ingress_v1", "kubernetes_config_map_v1",
+          "aws_iam_role", "kubernetes_network_policy_v1", "aws_eks_node_group", "helm_release", "aws_s3_bucket",
+          "aws_dynamodb_table")
 
 
 def summary_phrases(resources: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Resource address -> a phrase for the one-line summary of the construct these resources make:
     ``Deployment 2-6 pods x 250m/512Mi``, ``cache cache.t4g.small x 2``, ``ingress host``,
-    ``node group m7i.xlarge on-demand 3-12 nodes x 100 GiB gp3``... (typographic dashes and times)."""
+    ``node group m7i.xlarge on-demand 3-12 nodes x 100 GiB gp3``, ``CronJob 30 2 * * * x 500m/1Gi, timeout 2h``,
+    ``worker Deployment 2 pods x 250m/512Mi``, ``migration Job before each new image, timeout 15m``,
+    ``config files application.yaml``, ``AWS s3:GetObject``, ``network policy admits edge-gateway:8080``...
+    (typographic dashes and times)."""
     phrases: dict[str, str] = {}
     for address in sorted(resources, key=lambda a: (_ORDER.index(a.split(".")[0]) if a.split(".")[0] in _ORDER
                                                      else len(_ORDER), a)):
         body, type_ = resources[address], address.split(".", 1)[0]
         if type_ in ("kubernetes_deployment_v1", "kubernetes_stateful_set_v1"):
             kind = "Deployment" if type_ == "kubernetes_deployment_v1" else "StatefulSet"
+            kind = f"worker {kind}" if _worker(body, resources) else kind
             phrases[address] = f"{kind} {_pods(body, resources)}{_sizing(body)}"
+        elif type_ == "kubernetes_cron_job_v1":
+            phrases[address] = _cron_job(body)
+        elif type_ == "kubernetes_job_v1":
+            phrases[address] = _job(body)
+        elif type_ == "kubernetes_network_policy_v1":
+            phrases[address] = _network_policy(body)
+        elif type_ == "kubernetes_config_map_v1" and "grafana_dashboard" not in (
+                (body.get("metadata") or {}).get("labels") or {}):
+            phrases[address] = f"config files {', '.join(sorted(body.get('data') or {})) or '(none)'}"
+        elif type_ == "aws_iam_role" and _aws_actions(body):
+            phrases[address] = str(_aws_actions(body))
         elif type_ == "aws_elasticache_replication_group":
             phrases[address] = f"cache {body.get('node_type', '?')} {TIMES} {_cache_nodes(body)}"
         elif type_ == "kubernetes_ingress_v1":

@@ -12,8 +12,13 @@ model of what exists after each one:
   and the CRDs its add-ons install);
 - each stack then adds what it creates: namespaces, Secrets (and what an
   ExternalSecret or a certificate issuer writes), ConfigMaps, ServiceAccounts,
-  StorageClasses, custom resources, and what each Helm release installs (its
-  chart's declaration in ``constructs_lib._helm``: CRDs, an IngressClass).
+  StorageClasses, NetworkPolicies, workloads, custom resources, and what each
+  Helm release installs (its chart's declaration in ``constructs_lib._helm``:
+  CRDs, an IngressClass).
+
+A pod spec, wherever it sits (a Deployment's template, a Job's, a CronJob's job
+template), needs its ServiceAccount, the Secrets and ConfigMaps it mounts or
+reads variables from (``env``, ``env_from``), in its namespace.
 
 A reference to something made in an earlier stack, or at the start, holds. One
 to something made in the same stack holds only when the referring resource
@@ -251,6 +256,8 @@ _KINDS = {
     "kubernetes_config_map_v1": "ConfigMap", "kubernetes_service_account_v1": "ServiceAccount",
     "kubernetes_storage_class_v1": "StorageClass", "kubernetes_ingress_class_v1": "IngressClass",
     "kubernetes_role_v1": "Role", "kubernetes_cluster_role_v1": "ClusterRole",
+    "kubernetes_network_policy_v1": "NetworkPolicy", "kubernetes_deployment_v1": "Deployment",
+    "kubernetes_cron_job_v1": "CronJob", "kubernetes_job_v1": "Job",
 }
 _CLUSTER_SCOPED = frozenset({"StorageClass", "IngressClass", "ClusterRole", "ClusterIssuer", "ClusterSecretStore",
                              "ClusterGenerator", _CRD, "Namespace"})
@@ -295,6 +302,11 @@ def _pod_needs(pod: Mapping[str, Any], namespace: str, name_of: Any) -> list[Obj
         if volume.get("config_map"):
             needs.append(ObjectRef("ConfigMap", name_of(volume["config_map"].get("name")) or "", namespace))
     for container in [*(pod.get("container") or []), *(pod.get("init_container") or [])]:
+        for source in container.get("env_from", []) or []:
+            if source.get("secret_ref"):
+                needs.append(ObjectRef("Secret", name_of(source["secret_ref"].get("name")) or "", namespace))
+            if source.get("config_map_ref"):
+                needs.append(ObjectRef("ConfigMap", name_of(source["config_map_ref"].get("name")) or "", namespace))
         for env in container.get("env", []) or []:
             source = env.get("value_from") or {}
             if source.get("secret_key_ref"):

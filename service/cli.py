@@ -2,6 +2,10 @@
 
     pipenv run service new inventory --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/inventory:1.0.0 \\
         --metrics-port 9090 --redis --public --secret DB_PASSWORD=db_password --owner @acme-shop/inventory-team
+    pipenv run service new order-consumer --image ... --worker --metrics-port 9100 \\
+        --aws-permission sqs:ReceiveMessage,sqs:DeleteMessage=arn:aws:sqs:eu-west-1:123456789012:orders
+    pipenv run service new nightly-report --image ... --schedule "30 2 * * *" --timeout 2h \\
+        --command "java -jar /app/report.jar --yesterday"
     pipenv run service list [--env staging] [--format table|json]
     pipenv run service secrets --env staging [--format table|json] [--check]
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -89,13 +94,79 @@ def _parse_secrets(pairs: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(found.items())
 
 
+_PERMISSION_FORMAT = "use ACTION[,ACTION...]=RESOURCE_ARN, e.g. s3:GetObject=arn:aws:s3:::reports/*"
+
+
+def _parse_permissions(pairs: Sequence[str]) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """``--aws-permission sqs:ReceiveMessage,sqs:DeleteMessage=arn:...``: actions before the first ``=``
+    (an action never holds one), the resource after. The constructs check both, and refuse wildcards."""
+    found = []
+    for pair in pairs:
+        actions, equals, resource = pair.partition("=")
+        names = tuple(a.strip() for a in actions.split(","))
+        if not (equals and resource and all(names)):
+            raise UserError(f"--aws-permission {pair!r}: {_PERMISSION_FORMAT}")
+        found.append((names, resource))
+    return tuple(found)
+
+
+def _parse_command(flag: str, text: str | None) -> tuple[str, ...]:
+    """A command line, split as a shell would (``"./report --day 'last week'"``), never run by one."""
+    if text is None:
+        return ()
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as error:
+        raise UserError(f"{flag} {text!r}: {error}; quote it as a shell would") from None
+    if not words:
+        raise UserError(f"{flag} {text!r}: give the command and its arguments")
+    return words
+
+
+def _kind_problem(args: argparse.Namespace) -> str | None:
+    """Options that do not go together, as the fix to make."""
+    if args.schedule is not None:
+        serving = [flag for flag, given in (("--port", args.port is not None), ("--metrics-port",
+                   args.metrics_port is not None), ("--redis", args.redis), ("--public", args.public),
+                   ("--worker", args.worker), ("--health-command", args.health_command is not None)) if given]
+        if serving:
+            return (f"--schedule makes a scheduled job, which serves nothing and holds no cache: drop "
+                    f"{', '.join(serving)}")
+        missing = [flag for flag, value in (("--command", args.run_command), ("--timeout", args.timeout))
+                   if value is None]
+        if missing:
+            return (f"--schedule needs {' and '.join(missing)}: what each run runs and how long it may take, e.g. "
+                    "--command './report --yesterday' --timeout 1h")
+        return None
+    given = [flag for flag, value in (("--command", args.run_command), ("--timeout", args.timeout))
+             if value is not None]
+    if given:
+        return f"{given[0]} is for a scheduled job: add --schedule CRON, or drop {given[0]}"
+    if args.worker:
+        serving = [flag for flag, given_ in (("--port", args.port is not None), ("--public", args.public)) if given_]
+        if serving:
+            return f"--worker serves no HTTP port: drop {', '.join(serving)}"
+        if args.metrics_port is None and args.health_command is None:
+            return ("--worker has no HTTP port to probe: give --health-command CMD (a check in the image), or "
+                    "--metrics-port N to probe there")
+    elif args.health_command is not None:
+        return "--health-command probes a worker: add --worker (a service is probed on its HTTP port)"
+    return None
+
+
 def new(args: argparse.Namespace) -> int:
     problem = scaffold.name_problem(args.name)
     if problem:
         raise UserError(f"{args.name!r} {problem}")
+    problem = _kind_problem(args)
+    if problem:
+        raise UserError(problem)
     spec = scaffold.Spec(name=args.name, image=args.image, port=args.port, metrics_port=args.metrics_port,
                          redis=args.redis, public=args.public, jvm=args.jvm, node_pool=args.node_pool,
-                         secrets=_parse_secrets(args.secret or ()))
+                         secrets=_parse_secrets(args.secret or ()), worker=args.worker,
+                         health_command=_parse_command("--health-command", args.health_command),
+                         schedule=args.schedule, command=_parse_command("--command", args.run_command),
+                         timeout=args.timeout, aws_permissions=_parse_permissions(args.aws_permission or ()))
     module = scaffold.module_file(spec.name)
     for existing in (module, module.with_suffix("")):  # a module, or a package
         if (ROOT / existing).exists():
@@ -169,6 +240,8 @@ def _as_user_error(error: Exception, prefix: str, *, suffix: str = "") -> Except
 def _report_new(spec: scaffold.Spec, module: Path, text: str, owner: tuple[str, ...],
                 after: dict[str, EnvironmentStacks], environments: dict[str, Environment]) -> None:
     parts = []
+    if spec.schedule is not None:
+        parts.append(f"schedule {spec.schedule!r}")
     if spec.redis:
         parts.append("a cache")
     if spec.metrics_port is not None:
@@ -177,7 +250,11 @@ def _report_new(spec: scaffold.Spec, module: Path, text: str, owner: tuple[str, 
         parts.append(f"{len(spec.secrets)} secret{'s' * (len(spec.secrets) > 1)}")
     if spec.public:
         parts.append(f"an ingress at {spec.name}.<domain>")
-    print(f"wrote {module} ({text.count(chr(10))} lines): the {spec.name} service"
+    if spec.aws_permissions:
+        count = len(spec.aws_permissions)
+        parts.append(f"its own AWS role ({count} permission{'s' * (count > 1)})")
+    what = {"service": "service", "worker": "worker", "job": "scheduled job"}[spec.kind]
+    print(f"wrote {module} ({text.count(chr(10))} lines): the {spec.name} {what}"
           + (f" with {', '.join(parts)}" if parts else ""))
     print(f"added to {codeowners.CODEOWNERS}: /{module} {' '.join(owner)}")
     print()
@@ -282,6 +359,17 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--node-pool", metavar="POOL", help="run on this node pool (tolerate its taints)")
     create.add_argument("--secret", action="extend", nargs="+", metavar="VAR=KEY",
                         help="variable VAR reads key KEY of Secrets Manager <env>/NAME, in every environment")
+    create.add_argument("--worker", action="store_true",
+                        help="a worker (a queue consumer): no HTTP port, no Service, no Ingress")
+    create.add_argument("--health-command", metavar="CMD", help="a worker's health check, a command in the image")
+    create.add_argument("--schedule", metavar="CRON",
+                        help="a scheduled job (a CronJob) on this cron schedule, e.g. '30 2 * * *'; with --command "
+                             "and --timeout")
+    create.add_argument("--command", dest="run_command", metavar="CMD",  # not "command": the subcommand's dest
+                        help="what each run of a scheduled job runs, e.g. './report --day'")
+    create.add_argument("--timeout", metavar="DURATION", help="how long a run may take, e.g. 45m or 2h")
+    create.add_argument("--aws-permission", action="append", metavar="ACTION[,ACTION...]=ARN",
+                        help="its own IAM role may do ACTION on the resource ARN (repeatable); no wildcards")
     create.add_argument("--owner", action="append", metavar="@ORG/TEAM",
                         help="who owns the file (CODEOWNERS); default: the owners of '*' (the platform team)")
     create.set_defaults(run=new)

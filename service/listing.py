@@ -1,8 +1,9 @@
 """``service list``: what every service of an environment runs, read from the built app.
 
-One row per service per environment, from the constructs' own attributes
-(``Microservice``, ``ManagedRedis``), after every per-environment value is
-resolved: what the listing says is what synthesis writes.
+One row per workload per environment (a service, a worker or a scheduled job),
+from the constructs' own attributes (``Microservice``, ``ScheduledJob``,
+``ManagedRedis``), after every per-environment value is resolved: what the
+listing says is what synthesis writes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from constructs_lib.external_secrets import SECRET_REF
 from .codeowners import CodeOwners
 
 if TYPE_CHECKING:
-    from constructs_lib import Microservice
+    from constructs_lib import Workload
     from stacks import EnvironmentStacks
 
 __all__ = ["ServiceRow", "rows", "table"]
@@ -26,6 +27,9 @@ __all__ = ["ServiceRow", "rows", "table"]
 class ServiceRow:
     """One service in one environment, as ``service list --format json`` writes it (``as_json``).
 
+    :param kind: ``service`` (serves HTTP), ``worker`` (a Microservice with no port) or ``job`` (a
+        ScheduledJob).
+    :param schedule: a job's cron schedule (and ``time_zone`` in brackets); None for the others.
     :param replicas: the fixed pod count; None with autoscaling.
     :param autoscaling: ``{"min_replicas", "max_replicas", "cpu_percent"}``, or None.
     :param node_pool: the node pool it runs on; None for the cluster's untainted pools.
@@ -36,6 +40,8 @@ class ServiceRow:
 
     environment: str
     name: str
+    kind: str
+    schedule: str | None
     image: str
     replicas: int | None
     autoscaling: Mapping[str, int] | None
@@ -51,7 +57,8 @@ class ServiceRow:
     owners: tuple[str, ...]
 
     def as_json(self) -> dict[str, Any]:
-        return {"environment": self.environment, "name": self.name, "image": self.image, "replicas": self.replicas,
+        return {"environment": self.environment, "name": self.name, "kind": self.kind, "schedule": self.schedule,
+                "image": self.image, "replicas": self.replicas,
                 "autoscaling": dict(self.autoscaling) if self.autoscaling else None, "cpu": self.cpu,
                 "memory": self.memory, "node_pool": self.node_pool,
                 "cache": dict(self.cache) if self.cache else None, "ingress_host": self.ingress_host,
@@ -72,44 +79,54 @@ def rows(built: Mapping[str, EnvironmentStacks], owners: CodeOwners) -> list[Ser
     return found
 
 
-def _row(environment: str, service: Microservice, pools: Mapping[str, str], file: str | None,
+def _row(environment: str, service: Workload, pools: Mapping[str, str], file: str | None,
          owners: tuple[str, ...]) -> ServiceRow:
-    scaling = service.autoscaling
-    cache = service.redis
+    from constructs_lib import Microservice, ScheduledJob
+
+    scaling = service.autoscaling if isinstance(service, Microservice) else None
+    cache = service.redis if isinstance(service, Microservice) else None
+    metrics = service.metrics if isinstance(service, Microservice) else None
+    if isinstance(service, ScheduledJob):
+        kind, replicas = "job", None
+        schedule = service.schedule + (f" ({service.time_zone})" if service.time_zone else "")
+    else:
+        assert isinstance(service, Microservice)
+        kind, replicas, schedule = "worker" if service.worker else "service", service.replicas, None
     secrets = []
     for variable, ref in sorted(service.secrets.items()):
         match = SECRET_REF.match(ref)
         assert match is not None  # the construct validated it
         secrets.append({"variable": variable, "secret_name": match["name"], "key": match["key"]})
     return ServiceRow(
-        environment=environment, name=service.name, image=service.image,
-        replicas=None if scaling else service.replicas,
+        environment=environment, name=service.name, kind=kind, schedule=schedule, image=service.image,
+        replicas=None if scaling else replicas,
         autoscaling={"min_replicas": scaling.min_replicas, "max_replicas": scaling.max_replicas,
                      "cpu_percent": scaling.cpu_percent} if scaling else None,
         cpu=service.cpu, memory=service.memory,
         node_pool=pools.get(service.node_group_path or "", service.node_group_path),
         cache={"name": cache.node.id, "node_type": cache.replication_group.node_type_input,
                "replicas": cache.replicas, "secret_name": cache.secret_name} if cache else None,
-        ingress_host=service.ingress_host,
-        metrics_port=service.metrics.port if service.metrics else None,
-        metrics_path=service.metrics.path if service.metrics else None,
+        ingress_host=service.ingress_host if isinstance(service, Microservice) else None,
+        metrics_port=metrics.port if metrics else None,
+        metrics_path=metrics.path if metrics else None,
         secrets=tuple(secrets), file=file, owners=owners)
 
 
 def table(found: list[ServiceRow]) -> list[list[str]]:
     """The rows of ``service list``'s table, header first."""
-    lines = [["ENVIRONMENT", "SERVICE", "IMAGE", "PODS", "CPU", "MEMORY", "NODE POOL", "CACHE", "INGRESS",
-              "METRICS", "SECRETS", "FILE", "OWNERS"]]
+    lines = [["ENVIRONMENT", "SERVICE", "KIND", "SCHEDULE", "IMAGE", "PODS", "CPU", "MEMORY", "NODE POOL", "CACHE",
+              "INGRESS", "METRICS", "SECRETS", "FILE", "OWNERS"]]
     for row in found:
         scaling = row.autoscaling
         pods = (f"{scaling['min_replicas']}-{scaling['max_replicas']} (cpu {scaling['cpu_percent']}%)" if scaling
-                else str(row.replicas))
+                else "1 per run" if row.kind == "job" else str(row.replicas))
         cache = (f"{row.cache['name']} ({row.cache['node_type']}, {row.cache['replicas']} "
                  f"replica{'s' * (row.cache['replicas'] != 1)})" if row.cache else "-")
         by_secret: dict[str, list[str]] = {}
         for secret in row.secrets:
             by_secret.setdefault(secret["secret_name"], []).append(secret["key"])
-        lines.append([row.environment, row.name, row.image, pods, row.cpu, row.memory, row.node_pool or "-", cache,
+        lines.append([row.environment, row.name, row.kind, row.schedule or "-", row.image, pods, row.cpu, row.memory,
+                      row.node_pool or "-", cache,
                       row.ingress_host or "-", f":{row.metrics_port}{row.metrics_path}" if row.metrics_port else "-",
                       "; ".join(f"{name}: {', '.join(keys)}" for name, keys in by_secret.items()) or "-",
                       row.file or "-", " ".join(row.owners) or "-"])

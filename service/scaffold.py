@@ -30,9 +30,9 @@ _NAME_MAX = 63
 MAX_LINE = 120
 
 TEMPLATE = string.Template('''\
-"""The $name service.
+"""The $name $what.
 
-Keywords and their defaults: constructs_lib/microservice.py; a value per environment: ctx.per_env(...).
+Keywords and their defaults: constructs_lib/$reference; a value per environment: ctx.per_env(...).
 """
 
 from constructs_lib import $constructs
@@ -48,6 +48,10 @@ class Spec:
     """What ``service new`` was asked for.
 
     :param secrets: ``(variable, key)`` pairs: key ``key`` of the secret ``<env>/<name>`` as ``variable``.
+    :param worker: no HTTP port (``port=None``): probed by ``health_command``, else on ``metrics_port``.
+    :param health_command: the command that probes a worker (``Probes(command=...)``).
+    :param schedule: a cron schedule: a ``ScheduledJob`` running ``command`` for at most ``timeout``.
+    :param aws_permissions: ``(actions, resource)`` pairs, an ``AwsPermission`` each.
     """
 
     name: str
@@ -59,6 +63,17 @@ class Spec:
     jvm: bool = False
     node_pool: str | None = None
     secrets: tuple[tuple[str, str], ...] = ()
+    worker: bool = False
+    health_command: tuple[str, ...] = ()
+    schedule: str | None = None
+    command: tuple[str, ...] = ()
+    timeout: str | None = None
+    aws_permissions: tuple[tuple[tuple[str, ...], str], ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """``service``, ``worker`` or ``job`` (as ``service list`` says it)."""
+        return "job" if self.schedule is not None else "worker" if self.worker else "service"
 
     @property
     def cache_id(self) -> str | None:
@@ -83,7 +98,8 @@ def module_file(name: str) -> Path:
 
 def render(spec: Spec, *, registry: str) -> str:
     """The module's text. ``registry``: an image under it is written ``f"{REGISTRY}/<repository>:<tag>"``."""
-    constructs = {"Microservice"}
+    job = spec.kind == "job"
+    constructs = {"ScheduledJob" if job else "Microservice"}
     context = {"ServiceContext"}
     body = []
     if spec.redis:
@@ -94,6 +110,14 @@ def render(spec: Spec, *, registry: str) -> str:
     if image.startswith("f"):
         context.add("REGISTRY")
     keywords.append(f"image={image}")
+    if job:
+        keywords += [f"schedule={_str(spec.schedule or '')}", f"timeout={_str(spec.timeout or '')}",
+                     f"command={_list(spec.command)}"]
+    if spec.worker:
+        keywords.append("port=None")
+    if spec.health_command:
+        constructs.add("Probes")
+        keywords.append(f"probes=Probes(command={_list(spec.health_command)})")
     if spec.port is not None:
         keywords.append(f"port={spec.port}")
     if spec.metrics_port is not None:
@@ -109,13 +133,20 @@ def render(spec: Spec, *, registry: str) -> str:
     if spec.secrets:
         keywords.append("secrets=" + _mapping([(_str(var), f"ctx.secret({_str(spec.name)}, {_str(key)})")
                                                for var, key in spec.secrets], indent=8))
+    if spec.aws_permissions:
+        constructs.add("AwsPermission")
+        keywords.append("aws_permissions=[\n" + "".join(
+            _indented(_permission(actions, resource, indent=12) + ",", 12) for actions, resource in spec.aws_permissions
+        ) + " " * 8 + "]")
     if spec.redis:
         keywords.append("redis=cache")
     if spec.public:
         keywords.append(f'ingress_host=f"{spec.name}.{{ctx.domain}}"')
-    body.append("Microservice(\n" + "".join(_indented(f"{k},", 8) for k in keywords) + " " * 4 + ")")
+    body.append(("ScheduledJob" if job else "Microservice") + "(\n" + "".join(_indented(f"{k},", 8) for k in keywords)
+                + " " * 4 + ")")
     text = TEMPLATE.substitute(
-        name=spec.name, constructs=", ".join(sorted(constructs)),
+        name=spec.name, what={"job": "scheduled job", "worker": "worker", "service": "service"}[spec.kind],
+        reference="scheduled_job.py" if job else "microservice.py", constructs=", ".join(sorted(constructs)),
         context=", ".join(sorted(context, key=lambda n: (not n.isupper(), n))),
         body="".join(_indented(statement, 4) for statement in body))
     # A line that cannot be shorter (a long image, pinned by digest) says so to ruff.
@@ -131,6 +162,19 @@ def _indented(text: str, indent: int) -> str:
 def _str(value: str) -> str:
     """A Python string literal (double quotes, as ruff prefers); JSON's escapes are Python's."""
     return json.dumps(value)
+
+
+def _list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_str(item) for item in items) + "]"
+
+
+def _permission(actions: Sequence[str], resource: str, *, indent: int) -> str:
+    """``AwsPermission(actions=[...], resources=[...])``, on one line if it fits, else resources on the next."""
+    head = f"AwsPermission(actions={_list(actions)},"
+    tail = f"resources={_list([resource])})"
+    if indent + len(head) + 1 + len(tail) + 1 <= MAX_LINE:
+        return f"{head} {tail}"
+    return f"{head}\n{' ' * (indent + len('AwsPermission('))}{tail}"
 
 
 def _image(image: str, registry: str) -> str:

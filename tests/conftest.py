@@ -116,3 +116,22 @@ def validate_custom_resources():
         return json.loads(result.stdout)
 
     return validate
+
+
+@pytest.fixture(scope="session")
+def workloads_synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Staging's stacks with one of each new kind of workload (``tests/workloads_app.py``), synthesized once
+    per worker. Read-only, like ``synth_dir``."""
+    import workloads_app
+
+    outdir = tmp_path_factory.mktemp("workloads-app")
+    app, _, _ = workloads_app.build(outdir, "staging")
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def workload_stacks(workloads_synth_dir: Path) -> dict[str, dict]:
+    """Its ``cdk.tf.json`` files, parsed, by stack name."""
+    return {path.parent.name: json.loads(path.read_text())
+            for path in sorted(workloads_synth_dir.glob("stacks/*/cdk.tf.json"))}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from constructs_lib import ADDON_VERSIONS, EksCluster
+from constructs_lib import ADDON_VERSIONS, Capability, EksCluster
 from environments import ENVIRONMENTS
 from helpers import assert_config_error, only, resources, synth
 
@@ -88,6 +88,27 @@ def test_core_addons_are_pinned_and_wait_for_nodes(eks) -> None:
         assert addons[name]["depends_on"] == [f"aws_eks_node_group.{group_name}"]
     assert "depends_on" not in addons["vpc-cni"]
     assert addons["aws-ebs-csi-driver"]["service_account_role_arn"].startswith("${aws_iam_role.")
+
+
+def test_the_vpc_cni_enforces_network_policies(eks) -> None:
+    addons = {a["addon_name"]: a for a in resources(eks, "aws_eks_addon").values()}
+    assert json.loads(addons["vpc-cni"]["configuration_values"]) == {"enableNetworkPolicy": "true"}
+    assert [name for name, a in addons.items() if "configuration_values" in a] == ["vpc-cni"]
+
+
+def test_network_policy_is_offered_exactly_when_the_agent_is_on() -> None:
+    found = {}
+
+    def build(stack, **props) -> None:
+        found[bool(props)] = EksCluster(stack, "eks", name="shop-staging", kubernetes_version="1.33",
+                                        subnet_ids=SUBNETS, **props)
+
+    on, off = synth(build), synth(lambda s: build(s, network_policy=False))
+    assert [(o.capability, o.name) for o in found[False].offers()] == [(Capability.NETWORK_POLICY, "vpc-cni")]
+    assert found[True].offers() == []
+    (cni_on,) = [a for a in resources(on, "aws_eks_addon").values() if a["addon_name"] == "vpc-cni"]
+    (cni_off,) = [a for a in resources(off, "aws_eks_addon").values() if a["addon_name"] == "vpc-cni"]
+    assert "configuration_values" in cni_on and "configuration_values" not in cni_off
 
 
 BAD_INPUT = {

@@ -24,6 +24,7 @@ from constructs_lib import (
     PRODUCTION,
     RULES,
     Autoscaling,
+    AwsPermission,
     ConfigError,
     EksCluster,
     Guardrails,
@@ -72,6 +73,11 @@ VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
     "IMG-IMMUTABLE": (
         lambda s: Microservice(s.services, "hub-image", image="docker.io/library/nginx:1.27"),
         "production-services/hub-image", r"image = 'docker.io/library/nginx:1.27': \[IMG-IMMUTABLE\]"),
+    "IAM-NO-WILDCARD": (
+        lambda s: Microservice(s.services, "greedy-reader", image=IMAGE, aws_permissions=[
+            AwsPermission(actions=["s3:GetObject"], resources=["arn:aws:s3:::*"])]),
+        "production-services/greedy-reader",
+        r"aws_permissions\[0\].resources\[0\] = 'arn:aws:s3:::\*': \[IAM-NO-WILDCARD\] .*name the resources"),
     "PROD-TWO-PODS": (
         lambda s: Microservice(s.services, "lonely", image=IMAGE, replicas=1),
         "production-services/lonely", r"replicas = 1: \[PROD-TWO-PODS\] one pod is one outage"),
@@ -107,7 +113,8 @@ def test_a_service_added_after_the_environment_is_held_to_the_metrics_contract(t
 
     assert_config_error(build, r"staging-services/unscraped: ",
                         r"scrape_labels = \{'team': 'payments'\}: needs a Prometheus that selects its ServiceMonitor "
-                        r"and PrometheusRule; staging has kube-prometheus-stack \(staging-platform/monitoring\)")
+                        r"and PrometheusRule, running in namespace 'monitoring' \(its NetworkPolicy admits Prometheus "
+                        r"from there\); staging has kube-prometheus-stack \(staging-platform/monitoring\)")
 
 
 def _app(tmp: Path) -> App:

@@ -245,7 +245,7 @@ BAD_INPUT = {
     # types: checked against the annotations before anything is created
     "replicas as a string": (dict(replicas="3"),
                              r"replicas = '3': expected int, got a string \(write 3 without quotes\)"),
-    "port as a string": (dict(port="8080"), r"port = '8080': expected int, got a string"),
+    "port as a string": (dict(port="8080"), r"port = '8080': expected int or None, got a string"),
     "replicas as a bool": (dict(replicas=True), r"replicas = True: expected int, got a bool"),
     "cpu as a number": (dict(cpu=1), r"cpu = 1: expected str, got an int"),
     "env as a string": (dict(env="A=1"), r"env = 'A=1': expected a mapping of str to str or None, got a string"),
@@ -303,10 +303,10 @@ def test_services_stack_honours_the_environment(stacks: dict, env_name: str) -> 
         assert hpa["spec"]["max_replicas"] <= cap
     for deployment in resources(stack, "kubernetes_deployment_v1").values():
         assert int(deployment["spec"].get("replicas", "1")) <= cap
-    (worker,) = [d for d in resources(stack, "kubernetes_deployment_v1").values()
+    (worker,) = [d for d in resources(stack, "kubernetes_cron_job_v1").values()
                  if d["metadata"]["name"] == "report-worker"]
     (batch,) = [p for p in env.cluster.node_pools if p.name == "batch"]
-    pod = worker["spec"]["template"]["spec"]
+    pod = worker["spec"]["job_template"]["spec"]["template"]["spec"]
     assert [(t["key"], t["value"], t["effect"]) for t in pod["toleration"]] == [
         (t.key, t.value, t.effect.kubernetes) for t in batch.taints]
     assert pod["node_selector"] == dict(batch.labels)

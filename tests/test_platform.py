@@ -17,7 +17,8 @@ import pytest
 from cdktf import App
 
 import stacks.addons as addons_module
-from constructs_lib import ConfigError, Microservice, PrometheusStack, external_secret
+import stacks.cluster as cluster_module
+from constructs_lib import ConfigError, EksCluster, Microservice, PrometheusStack, external_secret
 from constructs_lib.cluster_autoscaler import autoscaler_statements
 from environments import ENVIRONMENTS, PRODUCTION, STAGING
 from helpers import resources
@@ -202,11 +203,38 @@ def test_no_metrics_server_fails_every_autoscaled_service(monkeypatch) -> None:
     assert "needs the resource metrics API (metrics-server); staging has none: install MetricsServer" in text
 
 
+def test_a_cluster_that_does_not_enforce_network_policies_fails_every_isolated_workload(monkeypatch) -> None:
+    """The services stack isolates every workload; on a CNI that ignores NetworkPolicies that would be a lie."""
+    monkeypatch.setattr(cluster_module, "EksCluster",
+                        lambda *args, **kwargs: EksCluster(*args, **{**kwargs, "network_policy": False}))
+    text = problems_of(STAGING)
+    assert text.startswith("3 problems\n")
+    for workload in ("checkout", "edge-gateway", "report-worker"):
+        assert (f"  - staging-services/{workload}: network_policy = True: needs a CNI that enforces NetworkPolicy (the "
+                "VPC CNI's network policy agent), or its policy is silently ignored; staging has none: enable it on "
+                "the environment's cluster (EksCluster(network_policy=True), the default)") in text
+
+
+def test_the_services_namespace_denies_ingress_and_each_workload_admits_what_it_needs(stacks: dict) -> None:
+    services = stacks["staging-services"]
+    policies = {p["metadata"]["name"]: p["spec"] for p in resources(services, "kubernetes_network_policy_v1").values()}
+    assert policies.pop("default-deny-ingress") == {"pod_selector": {}, "policy_types": ["Ingress"]}
+    sources = {name: [(peer.get("namespace_selector", {}).get("match_labels", {}).get("kubernetes.io/metadata.name"),
+                       peer["pod_selector"]["match_labels"]["app.kubernetes.io/name"], [p["port"] for p in r["ports"]])
+                      for r in spec.get("ingress", []) for peer in r["from"]] for name, spec in policies.items()}
+    assert sources == {
+        "edge-gateway": [("nginx-ingress", "nginx-ingress", ["8080"]), ("monitoring", "prometheus", ["9090"])],
+        "checkout": [("monitoring", "prometheus", ["8081"]), (None, "edge-gateway", ["8080"])],
+        "report-worker": [],  # a job serves nothing
+    }
+
+
 def test_no_dns_zone_means_no_public_service() -> None:
     text = problems_of(dataclasses.replace(STAGING, dns=None))
     assert text.startswith("staging-services/edge-gateway: 3 problems\n")
     host = "ingress_host = 'shop.staging.acme-shop.example'"
-    assert f"  - {host}: needs an ingress controller for class 'nginx'; staging has none" in text
+    assert f"  - {host}: needs an ingress controller for class 'nginx' in namespace 'nginx-ingress' (its " \
+           "NetworkPolicy admits the controller's pods from there); staging has none" in text
     assert f"  - {host}: needs the cert-manager ClusterIssuer 'letsencrypt' for its certificate; staging has none" \
         in text
     assert f"  - {host}: needs external-dns for a zone that holds the host; staging has none" in text

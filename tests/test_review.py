@@ -352,7 +352,8 @@ def test_a_new_service_is_one_line_with_its_sizing(project_review: review_module
     (component,) = [c for c in project_review.components if c.name == "inventory" and c.stack == "staging-services"]
     assert component.status == "new" and component.members == ["inventory-cache"]
     assert component.summary == ("Deployment 2\u20134 pods \u00d7 250m/512Mi, cache cache.t4g.small \u00d7 2, "
-                                 "ingress inventory.staging.acme-shop.example")
+                                 "ingress inventory.staging.acme-shop.example, "
+                                 "network policy admits nginx-ingress:8080")
     markdown = review_module.render_markdown(project_review)
     line = ("<details><summary>+ <b>inventory</b> (with inventory-cache) \u00b7 new: " + component.summary)
     assert markdown.count(line) == 1

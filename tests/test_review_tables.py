@@ -18,9 +18,11 @@ def emitted(stacks: dict, type_: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("resource_type", sorted(KEY_ATTRIBUTES))
-def test_every_key_attribute_is_set_on_some_emitted_resource(stacks: dict, resource_type: str) -> None:
-    """A typo in a path, or an argument the constructs stopped setting, would show nothing: it fails here."""
-    bodies = emitted(stacks, resource_type)
+def test_every_key_attribute_is_set_on_some_emitted_resource(stacks: dict, workload_stacks: dict,
+                                                             resource_type: str) -> None:
+    """A typo in a path, or an argument the constructs stopped setting, would show nothing: it fails here.
+    (The kinds of workload the stacks do not hold yet are looked for in ``workload_stacks`` too.)"""
+    bodies = emitted(stacks, resource_type) + emitted(workload_stacks, resource_type)
     assert bodies, f"{resource_type} is not emitted; drop it from KEY_ATTRIBUTES"
     unset = [pattern for pattern in KEY_ATTRIBUTES[resource_type] if not any(resolve(b, pattern) for b in bodies)]
     # Not set by this project's constructs (a CIDR rule, a named role), but a real argument of the binding.

@@ -52,6 +52,56 @@ def service(ctx: ServiceContext) -> None:
     )
 '''
 
+JOB = ["nightly-report", "--image", f"{REGISTRY}/nightly-report:3.1.0", "--schedule", "30 2 * * *", "--timeout", "2h",
+       "--command", "java -jar /app/report.jar --yesterday", "--jvm", "--node-pool", "batch",
+       "--aws-permission", "s3:PutObject=arn:aws:s3:::acme-shop-reports/daily/*", "--owner", "@acme-shop/data-team"]
+JOB_MODULE = '''\
+"""The nightly-report scheduled job.
+
+Keywords and their defaults: constructs_lib/scheduled_job.py; a value per environment: ctx.per_env(...).
+"""
+
+from constructs_lib import AwsPermission, JvmOptions, ScheduledJob
+from stacks.services import REGISTRY, ServiceContext
+
+
+def service(ctx: ServiceContext) -> None:
+    ScheduledJob(
+        ctx.stack, "nightly-report",
+        image=f"{REGISTRY}/nightly-report:3.1.0",
+        schedule="30 2 * * *",
+        timeout="2h",
+        command=["java", "-jar", "/app/report.jar", "--yesterday"],
+        jvm=JvmOptions(),
+        node_group=ctx.node_groups["batch"],
+        aws_permissions=[
+            AwsPermission(actions=["s3:PutObject"], resources=["arn:aws:s3:::acme-shop-reports/daily/*"]),
+        ],
+    )
+'''
+WORKER_MODULE = '''\
+"""The order-consumer worker.
+
+Keywords and their defaults: constructs_lib/microservice.py; a value per environment: ctx.per_env(...).
+"""
+
+from constructs_lib import AwsPermission, Microservice, Probes
+from stacks.services import REGISTRY, ServiceContext
+
+
+def service(ctx: ServiceContext) -> None:
+    Microservice(
+        ctx.stack, "order-consumer",
+        image=f"{REGISTRY}/order-consumer:1.2.0",
+        port=None,
+        probes=Probes(command=["/app/healthcheck", "--queue"]),
+        aws_permissions=[
+            AwsPermission(actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+                          resources=["arn:aws:sqs:eu-west-1:123456789012:orders-placed-by-the-shop-front"]),
+        ],
+    )
+'''
+
 
 # -- the module `service new` writes -----------------------------------------------------------------
 
@@ -59,6 +109,41 @@ def test_the_full_options_module_is_exactly_this() -> None:
     spec = Spec(name="inventory", image=IMAGE, port=8000, metrics_port=9090, redis=True, public=True, jvm=True,
                 node_pool="batch", secrets=(("DB_PASSWORD", "db_password"), ("API_KEY", "api_key")))
     assert render(spec, registry=REGISTRY) == FULL_MODULE
+
+
+def test_a_scheduled_job_and_a_worker_are_exactly_these() -> None:
+    job = Spec(name="nightly-report", image=f"{REGISTRY}/nightly-report:3.1.0", schedule="30 2 * * *", timeout="2h",
+               command=("java", "-jar", "/app/report.jar", "--yesterday"), jvm=True, node_pool="batch",
+               aws_permissions=((("s3:PutObject",), "arn:aws:s3:::acme-shop-reports/daily/*"),))
+    assert render(job, registry=REGISTRY) == JOB_MODULE
+    worker = Spec(name="order-consumer", image=f"{REGISTRY}/order-consumer:1.2.0", worker=True,
+                  health_command=("/app/healthcheck", "--queue"), aws_permissions=(
+                      (("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"),
+                       "arn:aws:sqs:eu-west-1:123456789012:orders-placed-by-the-shop-front"),))
+    text = render(worker, registry=REGISTRY)
+    assert text == WORKER_MODULE and all(len(line) <= 120 for line in text.splitlines())
+
+
+def test_the_options_make_those_specs(monkeypatch, capsys) -> None:
+    """The command line, parsed into what render is given (the build is not reached)."""
+    specs: list[Spec] = []
+
+    def stop(spec: Spec, **_: object) -> str:
+        specs.append(spec)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "build", lambda names=None: {})
+    monkeypatch.setattr(cli.scaffold, "render", stop)
+    with pytest.raises(SystemExit):
+        cli.main(["new", *JOB])
+    with pytest.raises(SystemExit):
+        cli.main(["new", "order-consumer", "--image", f"{REGISTRY}/order-consumer:1.2.0", "--worker",
+                  "--health-command", "/app/healthcheck --queue", "--aws-permission",
+                  "sqs:ReceiveMessage, sqs:DeleteMessage,sqs:ChangeMessageVisibility="
+                  "arn:aws:sqs:eu-west-1:123456789012:orders-placed-by-the-shop-front"])
+    job, worker = specs
+    assert render(job, registry=REGISTRY) == JOB_MODULE and job.kind == "job"
+    assert render(worker, registry=REGISTRY) == WORKER_MODULE and worker.kind == "worker"
 
 
 def test_a_service_with_a_cache_metrics_a_secret_and_an_ingress_takes_fewer_than_25_lines() -> None:
@@ -135,6 +220,24 @@ def unchanged():
     (["inventory", "--owner", "inventory-team"], "--owner 'inventory-team': use a team '@org/team', a user"),
     (["inventory", "--node-pool", "gpu"], "--node-pool 'gpu': not a node pool of every environment (staging, "
                                           "production); choose from batch, general"),
+    # kinds of workload: the options that do not go together, before anything is built
+    (["nightly", "--schedule", "0 3 * * *"], "--schedule needs --command and --timeout: what each run runs and how "
+                                             "long it may take, e.g. --command './report --yesterday' --timeout 1h"),
+    (["nightly", "--schedule", "0 3 * * *", "--command", "./r"], "--schedule needs --timeout: "),
+    (["nightly", "--schedule", "0 3 * * *", "--command", "./r", "--timeout", "1h", "--port", "8000", "--redis"],
+     "--schedule makes a scheduled job, which serves nothing and holds no cache: drop --port, --redis"),
+    (["nightly", "--schedule", "0 3 * * *", "--command", "./r 'unclosed", "--timeout", "1h"],
+     "--command \"./r 'unclosed\": No closing quotation; quote it as a shell would"),
+    (["inventory", "--command", "./r"], "--command is for a scheduled job: add --schedule CRON, or drop --command"),
+    (["inventory", "--timeout", "1h"], "--timeout is for a scheduled job: add --schedule CRON"),
+    (["consumer", "--worker"], "--worker has no HTTP port to probe: give --health-command CMD (a check in the "
+                               "image), or --metrics-port N to probe there"),
+    (["consumer", "--worker", "--metrics-port", "9100", "--public"], "--worker serves no HTTP port: drop --public"),
+    (["inventory", "--health-command", "/hc"], "--health-command probes a worker: add --worker"),
+    (["inventory", "--aws-permission", "s3:GetObject"], "--aws-permission 's3:GetObject': use "
+                                                        "ACTION[,ACTION...]=RESOURCE_ARN, e.g. s3:GetObject="),
+    (["inventory", "--aws-permission", "=arn:aws:s3:::b/k"], "--aws-permission '=arn:aws:s3:::b/k': use ACTION"),
+    (["inventory", "--aws-permission", "s3:GetObject,=arn:aws:s3:::b/k"], "--aws-permission 's3:GetObject,="),
 ])
 def test_a_bad_or_taken_name_and_bad_options_are_refused_in_one_line(
         argv: list[str], message: str, unchanged, capsys) -> None:
@@ -212,7 +315,8 @@ def test_list_as_json_is_every_service_of_every_environment(real_app, capsys) ->
         (env, name) for env in ("staging", "production") for name in ("checkout", "edge-gateway", "report-worker")]
     by = {(r["environment"], r["name"]): r for r in rows}
     assert by["production", "checkout"] == {
-        "environment": "production", "name": "checkout", "image": f"{REGISTRY}/checkout:1.4.2", "replicas": None,
+        "environment": "production", "name": "checkout", "kind": "service", "schedule": None,
+        "image": f"{REGISTRY}/checkout:1.4.2", "replicas": None,
         "autoscaling": {"min_replicas": 3, "max_replicas": 10, "cpu_percent": 70}, "cpu": "500m", "memory": "1Gi",
         "node_pool": None, "cache": {"name": "sessions", "node_type": "cache.r7g.large", "replicas": 2,
                                      "secret_name": "production/redis/sessions"},
@@ -224,22 +328,27 @@ def test_list_as_json_is_every_service_of_every_environment(real_app, capsys) ->
     assert by["staging", "checkout"]["autoscaling"]["max_replicas"] == 4
     assert by["staging", "edge-gateway"]["ingress_host"] == "shop.staging.acme-shop.example"
     assert by["production", "edge-gateway"]["autoscaling"]["max_replicas"] == 20
-    assert (by["staging", "report-worker"]["replicas"], by["staging", "report-worker"]["node_pool"]) == (2, "batch")
+    worker = by["staging", "report-worker"]
+    assert (worker["kind"], worker["schedule"], worker["replicas"], worker["node_pool"]) == (
+        "job", "0 3 * * *", None, "batch")
+    assert {by[env, "edge-gateway"]["kind"] for env in ("staging", "production")} == {"service"}
 
 
 def test_list_as_a_table_for_one_environment(real_app, capsys) -> None:
     assert cli.main(["list", "--env", "production"]) == 0
     header, *lines = capsys.readouterr().out.splitlines()
-    assert header.split() == ["ENVIRONMENT", "SERVICE", "IMAGE", "PODS", "CPU", "MEMORY", "NODE", "POOL", "CACHE",
-                              "INGRESS", "METRICS", "SECRETS", "FILE", "OWNERS"]
-    assert [line.split()[:2] for line in lines] == [["production", "checkout"], ["production", "edge-gateway"],
-                                                    ["production", "report-worker"]]
+    assert header.split() == ["ENVIRONMENT", "SERVICE", "KIND", "SCHEDULE", "IMAGE", "PODS", "CPU", "MEMORY", "NODE",
+                              "POOL", "CACHE", "INGRESS", "METRICS", "SECRETS", "FILE", "OWNERS"]
+    assert [line.split()[:3] for line in lines] == [["production", "checkout", "service"],
+                                                    ["production", "edge-gateway", "service"],
+                                                    ["production", "report-worker", "job"]]
     checkout = lines[0]
     for cell in ("3-10 (cpu 70%)", "sessions (cache.r7g.large, 2 replicas)", ":8081/actuator/prometheus",
                  "production/checkout: db_password, payment_api_key", "stacks/services/checkout.py",
                  "@acme-shop/checkout-team"):
         assert cell in checkout
     assert "shop.acme-shop.example" in lines[1] and " batch " in lines[2]
+    assert " 0 3 * * *  " in lines[2] and " 1 per run " in lines[2]
 
 
 # -- service secrets, on the real app -------------------------------------------------------------------
@@ -387,6 +496,8 @@ class Scaffolded:
     created: Run
     synthesized: Run
     listed: Run
+    refused_jobs: tuple[Run, Run]
+    created_job: Run
 
 
 @pytest.fixture(scope="module")
@@ -402,11 +513,15 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Scaffolded:
     before = tree(root)
     refused = run(root, "-m", "service", "new", "inventory", "--image", "docker.io/library/nginx:1.27")
     interrupted = run(root, "-m", "service", *["new", *FULL], CDKTF_INTERRUPT_AT="service-written")
+    bad_schedule = run(root, "-m", "service", "new", *[a if a != "30 2 * * *" else "every night" for a in JOB])
+    wildcard = run(root, "-m", "service", "new", *JOB[:-4], "--aws-permission", "s3:PutObject=arn:aws:s3:::*")
     untouched = tree(root) == before
     created = run(root, "-m", "service", "new", *FULL)
+    created_job = run(root, "-m", "service", "new", *JOB)
     synthesized = run(root, "main.py")
     listed = run(root, "-m", "service", "list", "--env", "staging", "--format", "json")
-    return Scaffolded(root, refused, interrupted, untouched, created, synthesized, listed)
+    return Scaffolded(root, refused, interrupted, untouched, created, synthesized, listed, (bad_schedule, wildcard),
+                      created_job)
 
 
 def test_a_module_the_constructs_refuse_is_not_kept(scaffolded: Scaffolded) -> None:
@@ -415,7 +530,19 @@ def test_a_module_the_constructs_refuse_is_not_kept(scaffolded: Scaffolded) -> N
                                              "  - staging-services/inventory: image = 'docker.io/library/nginx:1.27': "
                                              "[IMG-IMMUTABLE]")
     assert scaffolded.interrupted.code == 130 and "interrupted; nothing written" in scaffolded.interrupted.err
-    assert scaffolded.untouched  # neither left a file, a line of CODEOWNERS or bytecode behind
+    assert scaffolded.untouched  # none left a file, a line of CODEOWNERS or bytecode behind
+
+
+def test_a_bad_schedule_or_a_wildcard_permission_is_one_line_and_not_kept(scaffolded: Scaffolded) -> None:
+    bad_schedule, wildcard = scaffolded.refused_jobs
+    assert (bad_schedule.code, bad_schedule.out) == (2, "")
+    assert bad_schedule.err == ("service new: error: staging-services/nightly-report: schedule = 'every night': has 2 "
+                                "fields; Kubernetes takes five fields: minute hour day-of-month month day-of-week, "
+                                "e.g. '0 3 * * *' (03:00 every day); nothing written\n")
+    assert (wildcard.code, wildcard.out) == (2, "")
+    assert wildcard.err.startswith("service new: error: 2 problems; nothing written\n"
+                                   "  - staging-services/nightly-report: aws_permissions[0].resources[0] = "
+                                   "'arn:aws:s3:::*': [IAM-NO-WILDCARD]")
 
 
 def test_service_new_writes_the_module_and_its_owner_and_says_what_comes_next(scaffolded: Scaffolded) -> None:
@@ -468,7 +595,38 @@ def test_synth_then_has_the_service_with_everything_asked_in_every_environment(s
             ("REDIS_AUTH_TOKEN", f"{name}/redis/inventory-cache", "auth_token")}
         assert of("kubernetes_pod_disruption_budget_v1", "inventory_")  # two pods, within every cap
     listed = json.loads(scaffolded.listed.out)
-    assert [row["name"] for row in listed] == ["checkout", "edge-gateway", "inventory", "report-worker"]
+    assert [row["name"] for row in listed] == ["checkout", "edge-gateway", "inventory", "nightly-report",
+                                               "report-worker"]
     (inventory,) = [row for row in listed if row["name"] == "inventory"]
     assert (inventory["cache"]["name"], inventory["file"], inventory["owners"]) == (
         "inventory-cache", "stacks/services/inventory.py", ["@acme-shop/inventory-team"])
+
+
+def test_service_new_schedule_then_synth_has_the_job_in_every_environment(scaffolded: Scaffolded) -> None:
+    from environments import ENVIRONMENTS
+
+    assert scaffolded.created_job.code == 0, scaffolded.created_job.err
+    assert scaffolded.created_job.out.splitlines()[0] == (
+        "wrote stacks/services/nightly_report.py (22 lines): the nightly-report scheduled job with schedule "
+        "'30 2 * * *', its own AWS role (1 permission)")
+    assert (scaffolded.root / "stacks" / "services" / "nightly_report.py").read_text() == JOB_MODULE
+    assert scaffolded.synthesized.code == 0, scaffolded.synthesized.err
+    for name in ENVIRONMENTS:
+        stack = json.loads((scaffolded.root / "cdktf.out" / "stacks" / f"{name}-services" / "cdk.tf.json").read_text())
+        (cron,) = [r for key, r in stack["resource"]["kubernetes_cron_job_v1"].items() if key.startswith("nightly")]
+        assert cron["spec"]["schedule"] == "30 2 * * *" and cron["spec"]["concurrency_policy"] == "Forbid"
+        (container,) = cron["spec"]["job_template"]["spec"]["template"]["spec"]["container"]
+        assert container["command"] == ["java", "-jar", "/app/report.jar", "--yesterday"]
+        (role,) = [r for key, r in stack["resource"]["aws_iam_role"].items() if key.startswith("nightly")]
+        assert json.loads(role["inline_policy"][0]["policy"])["Statement"][0]["Action"] == ["s3:PutObject"]
+    (job,) = [row for row in json.loads(scaffolded.listed.out) if row["name"] == "nightly-report"]
+    assert (job["kind"], job["schedule"], job["node_pool"], job["owners"]) == (
+        "job", "30 2 * * *", "batch", ["@acme-shop/data-team"])
+
+
+def test_the_new_job_module_is_lint_and_type_clean(scaffolded: Scaffolded, tmp_path: Path) -> None:
+    module = "stacks/services/nightly_report.py"
+    lint = run(scaffolded.root, "-m", "ruff", "check", "--no-cache", module)
+    assert (lint.code, lint.out) == (0, "All checks passed!\n")
+    types = run(scaffolded.root, "-m", "mypy", "--no-error-summary", "--cache-dir", str(tmp_path / "mypy"), module)
+    assert (types.code, types.out) == (0, "")

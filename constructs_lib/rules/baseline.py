@@ -13,8 +13,9 @@ from ..external_secrets import SECRET_REF
 from ..guardrails import Finding, RulePack, rule
 from ..microservice import Microservice
 from ..node_group import EksNodeGroup
-from ..redact import looks_like_credential, sensitive_name
+from ..redact import looks_like_credential, redact_text, sensitive_name
 from ..redis import ManagedRedis
+from ..workload import Workload
 
 __all__ = ["BASELINE", "MAX_PUBLIC_ADDRESSES", "public_addresses"]
 
@@ -48,8 +49,8 @@ def _outside(prefix: str | None, name: str) -> bool:
 
 
 @rule("ENV-SECRET-PREFIX", "the External Secrets operator may read only the environment's own secrets",
-      fix="name Secrets Manager secrets under the environment's prefix", applies_to=(Microservice, ManagedRedis))
-def secret_prefix(construct: Microservice | ManagedRedis, guardrails: Any) -> Iterable[Finding]:
+      fix="name Secrets Manager secrets under the environment's prefix", applies_to=(Workload, ManagedRedis))
+def secret_prefix(construct: Workload | ManagedRedis, guardrails: Any) -> Iterable[Finding]:
     prefix = guardrails.secrets_prefix
     fix = f"use a name under {prefix!r} (e.g. '{prefix}<service>#<key>'); the pods could never read it"
     if isinstance(construct, ManagedRedis):
@@ -63,9 +64,10 @@ def secret_prefix(construct: Microservice | ManagedRedis, guardrails: Any) -> It
             yield f"secrets[{var!r}]", ref, fix
 
 
-@rule("SEC-PLAIN-CREDENTIAL", "a credential in a plain env value is in the code, the JSON and every review",
-      fix="put it in Secrets Manager and pass secrets={...} instead of env", applies_to=Microservice)
-def plain_credential(service: Microservice, guardrails: Any) -> Iterable[Finding]:
+@rule("SEC-PLAIN-CREDENTIAL", "a credential in a plain env value or a config file is in the code, the JSON and "
+                               "every review",
+      fix="put it in Secrets Manager and pass secrets={...} instead of env", applies_to=Workload)
+def plain_credential(service: Workload, guardrails: Any) -> Iterable[Finding]:
     prefix = guardrails.secrets_prefix or ""
     for name, value in sorted(service.env.items()):
         if Token.is_unresolved(value) or not value:
@@ -73,6 +75,19 @@ def plain_credential(service: Microservice, guardrails: Any) -> Iterable[Finding
         if sensitive_name(name) or looks_like_credential(value):
             yield f"env[{name!r}]", value, (f"store it in Secrets Manager (e.g. '{prefix}{service.name}') and pass "
                                             f"secrets={{{name!r}: '{prefix}{service.name}#<key>'}} instead of env")
+    for name, text in sorted(service.config_files.items()):
+        lines = [i for i, line in enumerate(text.splitlines(), 1) if _credential_line(line)]
+        if lines:
+            where = ", ".join(map(str, lines[:5])) + (" ..." if len(lines) > 5 else "")
+            yield f"config_files[{name!r}]", f"line {where}", (
+                "looks like a credential; config files are for settings: store the value in Secrets Manager, "
+                f"pass secrets={{'<VAR>': '{prefix}{service.name}#<key>'}} and refer to ${{<VAR>}} in the file")
+
+
+def _credential_line(line: str) -> bool:
+    """A line that holds something credential-shaped: a known token format, ``password: <value>``, a long
+    random string (what ``redact_text`` would mask)."""
+    return looks_like_credential(line.strip()) or redact_text(line) != line
 
 
 @rule("SEC-METRICS-PUBLIC", "metrics reveal internals and must not be reachable from the internet",
@@ -139,14 +154,24 @@ def _body(resource: TerraformResource) -> dict[str, Any]:
 
 
 @rule("IMG-IMMUTABLE", "a tag that can be overwritten deploys code nobody reviewed, and rollbacks lie",
-      fix="pin the image by digest (…@sha256:…), or use an ECR repository with immutable tags", applies_to=Microservice)
-def immutable_image(service: Microservice, guardrails: Any) -> Iterable[Finding]:
+      fix="pin the image by digest (…@sha256:…), or use an ECR repository with immutable tags", applies_to=Workload)
+def immutable_image(service: Workload, guardrails: Any) -> Iterable[Finding]:
     if not service.image_pinned:
         yield "image", service.image, ("use an image from an ECR repository (<account>.dkr.ecr.<region>.amazonaws.com/"
                                        "<repository>:<tag>, whose tags the plan checks are immutable) or pin it by "
                                        "digest (<image>@sha256:<digest>)")
 
 
+@rule("IAM-NO-WILDCARD", "a wildcard grants actions AWS adds later and resources nobody named, in this "
+                          "environment and others",
+      fix="name each action ('s3:GetObject') and each resource (its ARN); a wildcard only where AWS gives no "
+          "name (S3 keys under a named bucket, parts of a named resource)", applies_to=Workload)
+def no_wildcard(workload: Workload, guardrails: Any) -> Iterable[Finding]:
+    for i, permission in enumerate(workload.aws_permissions):
+        for field, value, why in permission.wildcards():
+            yield f"aws_permissions[{i}].{field}", value, why
+
+
 #: Every environment: its limits and conventions, and what is never safe.
 BASELINE = RulePack("baseline", (replica_cap, node_cap, secret_prefix, plain_credential, metrics_public, public_cidrs,
-                                 immutable_image))
+                                 immutable_image, no_wildcard))

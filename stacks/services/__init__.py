@@ -15,8 +15,10 @@ module of the package, in name order, and calls its ``service`` once per
 environment; modules whose name starts with ``_`` are helpers, not services.
 Two teams adding services never touch the same file. What the environment
 promises (namespace, replica cap, secrets prefix, workers' security group,
-network, protection, alarm topic) the stack applies to every construct: a
-module holds only what is specific to its service. Keyword reference:
+network, protection, alarm topic, the cluster's OIDC provider for a service's
+own AWS permissions, a NetworkPolicy per workload in a namespace that denies
+ingress by default) the stack applies to every construct: a module holds only
+what is specific to its service. Keyword reference:
 ``constructs_lib/microservice.py`` and the README.
 """
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from cdktf_cdktf_provider_aws.data_aws_iam_openid_connect_provider import DataAwsIamOpenidConnectProvider
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
@@ -38,8 +41,9 @@ from constructs_lib import (
     ConfigError,
     DeveloperAccess,
     EksNodeGroup,
-    Microservice,
     PrometheusStack,
+    Workload,
+    default_deny_ingress,
     developer_port_forward,
 )
 from constructs_lib.validation import Problem
@@ -147,6 +151,15 @@ class ServicesStack(KubernetesStack):
         # Referencing the namespace (not its literal name) orders every service after it.
         self.guardrails.namespace = namespace.metadata.name
         self.guardrails.namespace_name = SERVICES_NAMESPACE
+        # A workload's own IAM role (aws_permissions) trusts its service account through the cluster's OIDC
+        # provider, looked up from the cluster: the developer never names it.
+        oidc = DataAwsIamOpenidConnectProvider(self, "oidc-provider", url=self.eks.identity.get(0).oidc.get(0).issuer)
+        self.guardrails.oidc_provider_arn = oidc.arn
+        self.guardrails.oidc_issuer_url = oidc.url
+        # Nothing reaches a pod of the namespace unless its own workload's NetworkPolicy admits it (the ingress
+        # controller, Prometheus, the workloads it names in allow_from).
+        self.guardrails.network_policies = True
+        default_deny_ingress(self, "default-deny-ingress", namespace=namespace.metadata.name)
         if env.cluster.developer_role_arns and env.cluster.developer_access is DeveloperAccess.DEBUG:
             developer_port_forward(self, "developers", namespace=namespace.metadata.name)
         RandomProvider(self, "random")  # generates cache AUTH tokens
@@ -160,5 +173,6 @@ class ServicesStack(KubernetesStack):
             module.service(context)
             self.declared_in.update({child.node.id: module.file for child in self.node.children
                                      if child.node.id not in before})
-        #: Every service of the environment, in the order the modules declared them.
-        self.services = [c for c in self.node.find_all() if isinstance(c, Microservice)]
+        #: Every workload of the environment (services, workers, scheduled jobs), in the order the modules
+        #: declared them.
+        self.services = [c for c in self.node.find_all() if isinstance(c, Workload)]

@@ -24,4 +24,5 @@ def service(ctx: ServiceContext) -> None:
         autoscaling=Autoscaling(min_replicas=ctx.per_env(staging=2, production=3),
                                 max_replicas=ctx.per_env(staging=4, production=10)),
         redis=sessions,
+        allow_from=["edge-gateway"],  # the shop's entry point calls it; nothing else may
     )
