@@ -105,13 +105,16 @@ def _child(mode: str, outdir: str, arg: str | None) -> None:
 
         from constructs_lib import MetricsEndpoint, Microservice
         from environments import ENVIRONMENTS
-        from stacks import build_environment
+        from stacks import build_environment, check
+        from stacks.services import REGISTRY
 
         app = App(outdir=outdir)
         services = build_environment(app, ENVIRONMENTS["staging"]).services
+        # Services as `service new` writes them: the environment's rules hold for them, as for any other.
         for i in range(int(arg or 0)):
-            Microservice(services, f"generated-{i:03d}", image=f"registry.example.com/generated-{i:03d}:1.0.{i}",
-                         namespace="generated", metrics=MetricsEndpoint(port=9090))
+            Microservice(services, f"generated-{i:03d}", image=f"{REGISTRY}/generated-{i:03d}:1.0.{i}",
+                         metrics=MetricsEndpoint(port=9090))
+        check(app)
         app.synth()
     elif mode == "floor":
         sys.path.insert(0, str(Path(arg or "").parent))

@@ -144,6 +144,18 @@ def test_reload_forgets_only_the_named_packages(tmp_path: Path, monkeypatch) -> 
     reload_project(["edited_pkg"])
 
 
+def test_bench_scaling_run_synthesizes_generated_services_under_the_environments_rules(tmp_path: Path) -> None:
+    """The benchmark's scaling run adds services to staging as `service new` would write them; the app's
+    rules must accept them (an image the rules refuse broke the benchmark once), and they are synthesized."""
+    from fastsynth.bench import _run
+
+    measured = _run("scale", tmp_path / "out", arg="2")
+    assert measured["wall"] > 0
+    stack = json.loads((tmp_path / "out" / "stacks" / "staging-services" / "cdk.tf.json").read_text())
+    deployments = {body["metadata"]["name"] for body in stack["resource"]["kubernetes_deployment_v1"].values()}
+    assert {"generated-000", "generated-001"} <= deployments
+
+
 def test_bench_sees_the_node_processes() -> None:
     import cdktf  # noqa: F401 - the jsii kernel runs
 
