@@ -215,14 +215,26 @@ def _grants(stack: Mapping[str, Any]) -> dict[tuple[str, ...], _Grant]:
             for (policy_type, argument), what in _POLICY_ARGUMENTS.items():
                 if type_ == policy_type and argument in body:
                     kind = "kms" if type_.startswith("aws_kms") else "iam"
-                    seen: dict[str, int] = {}
-                    for statement in _statements(body[argument], data) or []:
-                        key = statement["sid"] or f"{statement['effect']} {sorted(statement['principals'])}"
-                        seen[key] = seen.get(key, 0) + 1
-                        grants[(address, argument, key, str(seen[key]))] = _statement_grant(kind, address, what,
-                                                                                             statement)
+                    grants.update(_document_grants(kind, address, (argument,), what, body[argument], data))
+            if type_ == "aws_iam_role":  # a role's own identity policies, written inline (a workload's role)
+                for block in body.get("inline_policy", []) or []:
+                    if isinstance(block, Mapping) and "policy" in block:
+                        name_ = str(block.get("name", ""))
+                        grants.update(_document_grants("iam", address, ("inline_policy", name_),
+                                                       f"inline policy `{name_}`", block["policy"], data))
             grants.update(_other_grants(type_, address, body, resources))
     return grants
+
+
+def _document_grants(kind: str, address: str, where: tuple[str, ...], what: str, document: Any,
+                     data: Mapping[str, Any]) -> Iterator[tuple[tuple[str, ...], _Grant]]:
+    """The grants of one policy document, each by a key that stays the same when the statement is edited
+    (its Sid, else its effect and principals, numbered when repeated)."""
+    seen: dict[str, int] = {}
+    for statement in _statements(document, data) or []:
+        key = statement["sid"] or f"{statement['effect']} {sorted(statement['principals'])}"
+        seen[key] = seen.get(key, 0) + 1
+        yield (address, *where, key, str(seen[key])), _statement_grant(kind, address, what, statement)
 
 
 def _other_grants(type_: str, address: str, body: Mapping[str, Any],

@@ -187,6 +187,23 @@ def test_a_widened_iam_statement_is_a_risk(repo: Path, capsys) -> None:
            "`ReadReports`: Allow `s3:*`, `s3:GetObject` on `arn:aws:s3:::acme-reports/*`" in markdown
 
 
+def test_an_inline_policy_on_an_existing_role_is_a_risk(repo: Path, capsys) -> None:
+    """A role's inline policy (what a workload's ``aws_permissions`` write) is read like any identity policy: a
+    statement added to a role that already exists broadens it."""
+    stacks = production()
+    resources_of(stacks, CLUSTER, "aws_iam_role")["reports_role_4"]["inline_policy"] = [{
+        "name": "permissions", "policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "Permission0", "Effect": "Allow", "Action": ["sqs:ReceiveMessage"],
+            "Resource": ["arn:aws:sqs:eu-west-1:345678901234:orders"]}]})}]
+    code, report, markdown = both_formats(repo, stacks, capsys)
+    assert code == review_module.RISKY
+    (finding,) = report["security"]
+    assert (finding["address"], finding["change"], finding["broadens"]) == (
+        "aws_iam_role.reports_role_4", "added", True)
+    assert "inline policy `permissions` `Permission0`: Allow `sqs:ReceiveMessage` on " \
+           "`arn:aws:sqs:eu-west-1:345678901234:orders`" in markdown
+
+
 def test_a_trust_policy_condition_dropped_is_a_risk(repo: Path, capsys) -> None:
     """The trust policy is an ``aws_iam_policy_document`` data source, read through the role's reference."""
     stacks = production()
