@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def _pool(**changes: object) -> NodePool:
     return NodePool(**{**base, **changes})  # type: ignore[arg-type]
 
 
-def _cluster(*pools: NodePool, **changes: object) -> Cluster:
+def _cluster(*pools: NodePool, **changes: Any) -> Cluster:
     return dataclasses.replace(PRODUCTION.cluster, node_pools=pools or PRODUCTION.cluster.node_pools, **changes)
 
 
@@ -110,7 +111,7 @@ BAD_VALUES = {
         r"capacity_type = 'SPOT': expected CapacityType, got a string; use one of CapacityType.ON_DEMAND"),
     "account id as a number": (dict(account_id=345678901234), r"account_id = 345678901234: expected str, got an int"),
     "a subnet as a string": (
-        dict(network=dataclasses.replace(PRODUCTION.network, private_subnets=["subnet-0c33beef00000a001"])),
+        dict(network=dataclasses.replace(PRODUCTION.network, private_subnets=["subnet-0c33beef00000a001"])),  # type: ignore[list-item]
         r"network.private_subnets\[0\] = 'subnet-0c33beef00000a001': expected Subnet, got a string"),
     "limits as a dict": (dict(limits={"max_replicas_per_service": 20}),
                          r"limits = \{.*\}: expected Limits, got a dict"),

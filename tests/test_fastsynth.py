@@ -43,7 +43,7 @@ def test_submodules_still_load_on_attribute_access() -> None:
     module = cdktf_cdktf_provider_aws.xray_group
     assert module.XrayGroup.__name__ == "XrayGroup"
     with pytest.raises(AttributeError):
-        cdktf_cdktf_provider_aws.no_such_module  # type: ignore[attr-defined]  # noqa: B018
+        cdktf_cdktf_provider_aws.no_such_module  # noqa: B018
 
 
 def assembly_fields(tgz: Path, *names: str) -> dict:

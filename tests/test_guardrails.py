@@ -18,6 +18,7 @@ import pytest
 from cdktf import App
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import IConstruct
 
 from constructs_lib import (
     BASELINE,
@@ -41,7 +42,7 @@ from stacks import EnvironmentStacks, build_environment, check
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo:1.0.0"
 
 #: rule -> (what a careless developer adds, the construct path the error names, the field and value it shows)
-Violation = Callable[[EnvironmentStacks], object]
+Violation = Callable[[EnvironmentStacks], IConstruct]
 VIOLATIONS: dict[str, tuple[Violation, str, str]] = {
     "ENV-REPLICA-CAP": (
         lambda s: Microservice(s.services, "greedy", image=IMAGE, replicas=21),
@@ -254,8 +255,9 @@ def test_guardrails_of_a_construct_are_its_stacks(tmp_path: Path) -> None:
     app = _app(tmp_path)
     stacks = build_environment(app, STAGING)
     service = Microservice(stacks.services, "found", image=IMAGE)
-    assert Guardrails.of(service) is stacks.services.guardrails
-    assert Guardrails.of(service).replica_cap == STAGING.limits.max_replicas_per_service
+    rails = Guardrails.of(service)
+    assert rails is not None and rails is stacks.services.guardrails
+    assert rails.replica_cap == STAGING.limits.max_replicas_per_service
 
 
 def test_a_public_endpoint_split_in_halves_is_refused_by_the_environment() -> None:

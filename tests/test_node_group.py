@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 
@@ -9,7 +11,7 @@ from constructs_lib import CapacityType, EksNodeGroup, Taint, TaintEffect
 from helpers import assert_config_error, only, resources, synth
 
 SUBNETS = ["subnet-0a11c0ffee0000001", "subnet-0b22c0ffee0000002"]
-BATCH = dict(
+BATCH: dict[str, Any] = dict(
     cluster_name="shop-staging", subnet_ids=SUBNETS, instance_types=["m7i.large", "m6i.large"],
     min_size=1, max_size=3, capacity_type=CapacityType.SPOT, labels={"workload": "batch"},
     taints=[Taint(key="workload", value="batch", effect=TaintEffect.NO_SCHEDULE)],

@@ -48,13 +48,14 @@ def test_every_ingress_has_a_class_and_an_issuer_that_exist_before_it(stacks: di
     issuers = {m["manifest"]["metadata"]["name"]: m["manifest"]
                for m in resources(stacks[f"{env}-platform"], "kubernetes_manifest").values()
                if m["manifest"]["kind"] == "ClusterIssuer"}
-    domain = ENVIRONMENTS[env].domain
+    domain, dns = ENVIRONMENTS[env].domain, ENVIRONMENTS[env].dns
+    assert dns is not None, "ingresses without a DNS zone"
     for ingress in ingresses:
         assert ingress["spec"]["ingress_class_name"] in classes
         issuer = issuers[ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]]
         (solver,) = issuer["spec"]["acme"]["solvers"]
         assert solver["selector"]["dnsZones"] == [domain]
-        assert solver["dns01"]["route53"]["hostedZoneID"] == ENVIRONMENTS[env].dns.hosted_zone_id
+        assert solver["dns01"]["route53"]["hostedZoneID"] == dns.hosted_zone_id
         for tls in ingress["spec"]["tls"]:
             assert all(host == domain or host.endswith("." + domain) for host in tls["hosts"])
 
@@ -113,7 +114,7 @@ def test_the_apply_order_holds_on_the_app(synth_dir: Path) -> None:
 
 # -- the apply-order proof, failing on today's two first-apply defects put back ------------------------------
 
-def synthesized(tmp: Path, env, change=None) -> Path:  # type: ignore[no-untyped-def]
+def synthesized(tmp: Path, env, change=None) -> Path:
     app = App(outdir=str(tmp), skip_validation=True)
     built = build_environment(app, env)
     if change:
@@ -135,12 +136,12 @@ def test_a_mounted_secret_made_in_a_later_stack_is_caught_inside_helm_values(tmp
     """Before: Alertmanager mounted the receivers' Secret, which the services stack (applied later) made."""
     original = PrometheusStack.__init__
 
-    def without_its_secret(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def without_its_secret(self, *args, **kwargs) -> None:
         original(self, *args, **{**kwargs, "receivers_source": None})
 
     monkeypatch.setattr(PrometheusStack, "__init__", without_its_secret)
 
-    def made_by_the_services_stack(built) -> None:  # type: ignore[no-untyped-def]
+    def made_by_the_services_stack(built) -> None:
         external_secret(built.services, "alertmanager-receivers", name="alertmanager-receivers",
                         namespace="monitoring", store="platform-secrets",
                         data={"slack_webhook_url": "staging/platform/alertmanager#slack_webhook_url"})
@@ -152,7 +153,7 @@ def test_a_mounted_secret_made_in_a_later_stack_is_caught_inside_helm_values(tmp
 
 
 def test_a_secret_made_in_the_same_stack_must_be_made_first(tmp_path: Path) -> None:
-    def unordered(built) -> None:  # type: ignore[no-untyped-def]
+    def unordered(built) -> None:
         secret = external_secret(built.services, "late", name="late-secret",
                                  namespace=built.services.guardrails.namespace, data={"TOKEN": "staging/late#token"})
         service = Microservice(built.services, "early", image=IMAGE)
@@ -172,7 +173,7 @@ def test_a_secret_made_in_the_same_stack_must_be_made_first(tmp_path: Path) -> N
 def test_a_custom_resource_before_its_crd_is_caught(tmp_path: Path) -> None:
     from cdktf_cdktf_provider_kubernetes.manifest import Manifest
 
-    def too_early(built) -> None:  # type: ignore[no-untyped-def]
+    def too_early(built) -> None:
         Manifest(built.cluster, "issuer", manifest={"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
                                                    "metadata": {"name": "early"}, "spec": {"selfSigned": {}}})
 
@@ -184,7 +185,7 @@ def test_a_custom_resource_before_its_crd_is_caught(tmp_path: Path) -> None:
 
 # -- the capability contract, failing when a capability is taken out of the platform -------------------------
 
-def problems_of(env, change=None, *, monkeypatch=None) -> str:  # type: ignore[no-untyped-def]
+def problems_of(env, change=None, *, monkeypatch=None) -> str:
     app = App(skip_validation=True)
     built = build_environment(app, env)
     if change:

@@ -57,8 +57,9 @@ CLUSTER = "shop-staging"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
 DOMAIN = "staging.acme-shop.example"
 ISSUER_EMAIL = "platform@acme-shop.example"
-OIDC = {"oidc_provider_arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/0123ABCD",
-        "oidc_issuer_url": f"https://oidc.eks.{REGION}.amazonaws.com/id/0123ABCD"}
+OIDC: dict[str, Any] = {
+    "oidc_provider_arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/0123ABCD",
+    "oidc_issuer_url": f"https://oidc.eks.{REGION}.amazonaws.com/id/0123ABCD"}
 IMAGE = "registry.example.com/checkout:1.4.2"
 CHARTS = ("metrics-server", "cluster-autoscaler", "nginx-ingress", "cert-manager", "external-dns")
 ZONE = "topology.kubernetes.io/zone"
@@ -307,7 +308,8 @@ def resource_problems(chart: str, rendered: dict) -> list[str]:
         requests, limits = block.get("requests", {}), block.get("limits", {})
         if not {"cpu", "memory"} <= requests.keys():
             problems.append(f"{chart} {key}: requests {requests} lack cpu or memory")
-        if "memory" not in limits or memory_bytes(limits["memory"]) < memory_bytes(requests.get("memory", "0")):
+        limit, request = memory_bytes(limits.get("memory", "")), memory_bytes(requests.get("memory", ""))
+        if limit is None or (request is not None and limit < request):  # a missing request is reported above
             problems.append(f"{chart} {key}: memory limit {limits.get('memory')} below the request or missing")
     return problems
 

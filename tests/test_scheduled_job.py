@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import promql_parser
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -117,7 +119,7 @@ def test_time_zone_and_retries(loaded: dict) -> None:
 
 def test_a_job_runs_the_pod_a_service_runs() -> None:
     """The shared template: the same props give the same pod, but for what only a service has."""
-    props = dict(image=IMAGE, cpu="500m", memory="1Gi", env={"A": "1"}, secrets={"B": "staging/x#b"},
+    props: dict[str, Any] = dict(image=IMAGE, cpu="500m", memory="1Gi", env={"A": "1"}, secrets={"B": "staging/x#b"},
                  jvm=JvmOptions())
 
     def build(stack) -> None:

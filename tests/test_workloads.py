@@ -393,7 +393,7 @@ def test_an_isolated_workload_needs_policy_enforcement_and_the_namespaces_it_adm
 class Platform(Construct):
     """A stand-in platform offering Prometheus and an ingress controller from the namespaces given."""
 
-    def __init__(self, scope, id: str, *, prometheus_in: str, ingress_in: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, scope, id: str, *, prometheus_in: str, ingress_in: str) -> None:
         super().__init__(scope, id)
         self.where = (prometheus_in, ingress_in)
 

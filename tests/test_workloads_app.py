@@ -35,7 +35,7 @@ def test_the_apply_order_holds(workloads_synth_dir: Path) -> None:
 def test_a_jobs_secret_not_ordered_first_and_one_nothing_makes_are_caught(tmp_path: Path) -> None:
     """The CronJob's pod reads the Secret its ExternalSecret writes: without depends_on, a first run could start
     before the Secret exists. The apply-order proof reads the pod inside the job template, env_from included."""
-    def unordered(built, workloads) -> None:  # type: ignore[no-untyped-def]
+    def unordered(built, workloads) -> None:
         job = workloads["nightly-report"]
         job.cron_job.depends_on = [job.service_account.fqn]  # not the ExternalSecret any more
         job.cron_job.add_override("spec.job_template.spec.template.spec.container.0.env_from",
@@ -56,16 +56,16 @@ def test_a_jobs_secret_not_ordered_first_and_one_nothing_makes_are_caught(tmp_pa
 # -- the policy scan ----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def report(workloads_synth_dir: Path):  # type: ignore[no-untyped-def]
+def report(workloads_synth_dir: Path):
     return scan(workloads_synth_dir, [STACK])
 
 
-def test_the_policy_scan_passes(report) -> None:  # type: ignore[no-untyped-def]
+def test_the_policy_scan_passes(report) -> None:
     assert [f.render() for f in report.failed] == []
     assert [p.render() for p in report.problems] == []
 
 
-def test_the_workloads_roles_are_checked_for_wildcards(report, workload_stacks: dict) -> None:  # type: ignore[no-untyped-def]
+def test_the_workloads_roles_are_checked_for_wildcards(report, workload_stacks: dict) -> None:
     """checkov (CKV_PLAT_2) reads the inline policy of each workload's role, besides rule IAM-NO-WILDCARD."""
     address, _ = construct(workload_stacks[STACK], "aws_iam_role", f"{STACK}/order-consumer/aws-role")
     assert (STACK, f"aws_iam_role.{address}", "CKV_PLAT_2") in report.passed
@@ -80,7 +80,7 @@ def as_deployment(name: str, pod_template: dict, suppressions: list) -> dict:
             "//": {"metadata": {"path": f"{STACK}/{name}/deployment"}, "suppressions": suppressions}}
 
 
-def scan_pods(tmp: Path, stack: dict, change=None) -> tuple[set[str], list]:  # type: ignore[no-untyped-def]
+def scan_pods(tmp: Path, stack: dict, change=None) -> tuple[set[str], list]:
     """The checks that fail on the scheduled job's and the migration's pods, scanned as Deployments with the
     exceptions a service's Deployment carries; and the report."""
     _, service = construct(stack, "kubernetes_deployment_v1", f"{STACK}/catalog/deployment")
