@@ -78,7 +78,7 @@ from .node_group import EksNodeGroup
 from .prometheus import Alerts, service_alert_rules
 from .redis import ManagedRedis
 from .validation import DNS_LABEL, Checks, checked_fields, checked_props
-from .workload import ECR_IMAGE, AwsPermission, JvmOptions, Workload, _runs_in, image_version, selector_of
+from .workload import ECR_IMAGE, AwsPermission, JvmOptions, Workload, _runs_in
 
 __all__ = ["DEFAULT_ALERTS", "ECR_IMAGE", "Autoscaling", "JvmOptions", "MetricsEndpoint", "Microservice",
            "Migration", "Probes"]
@@ -274,20 +274,10 @@ class Microservice(Workload):
             assert workers_security_group_id is not None  # validated
             redis.allow_from(workers_security_group_id, name="cluster-workers")
 
-        self.selector = selector_of(id)
-        self.labels = {**self.selector, "app.kubernetes.io/version": image_version(image),
-                       "app.kubernetes.io/managed-by": "cdktf"}
         self.max_pods = autoscaling.max_replicas if autoscaling else replicas
         self.min_pods = autoscaling.min_replicas if autoscaling else replicas
-        self.secret_refs: Mapping[str, str] = {
-            **self.secrets, **({"REDIS_AUTH_TOKEN": f"{redis.secret_name}#auth_token"} if redis else {})}
-        self.secret_name = f"{id}-secrets" if self.secret_refs else None
-
-        self.aws_role = self._aws_role()
-        self.service_account = self._service_account()
-        self.external_secret = self._external_secret(depends_on=[redis.secret_version] if redis else ())
-        self.image_repository = self._image_repository()
-        self.config_map = self._config_map()
+        self._make_common(extra_secrets={"REDIS_AUTH_TOKEN": f"{redis.secret_name}#auth_token"} if redis else None,
+                          secret_depends_on=[redis.secret_version] if redis else ())
         self.migration_job = self._migration_job() if migration else None
         self.deployment = self._deployment(pre_stop_seconds)
         # Deliberate, for every workload (the reasons are what a reviewer reads in `pipenv run policy`).

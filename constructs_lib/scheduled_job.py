@@ -20,7 +20,7 @@ from .guardrails import Guardrails
 from .node_group import EksNodeGroup
 from .prometheus import AlertRule, extra_alert_rules
 from .validation import DNS_LABEL, Checks, checked_fields, checked_props
-from .workload import AwsPermission, JvmOptions, Workload, image_version, selector_of
+from .workload import AwsPermission, JvmOptions, Workload
 
 __all__ = ["DEFAULT_JOB_ALERTS", "JobAlerts", "ScheduledJob", "job_alert_rules"]
 
@@ -151,17 +151,7 @@ class ScheduledJob(Workload):
         self.alerts = alerts
         self._validate()
 
-        self.selector = selector_of(id)
-        self.labels = {**self.selector, "app.kubernetes.io/version": image_version(image),
-                       "app.kubernetes.io/managed-by": "cdktf"}
-        self.secret_refs: Mapping[str, str] = dict(self.secrets)
-        self.secret_name = f"{id}-secrets" if self.secret_refs else None
-
-        self.aws_role = self._aws_role()
-        self.service_account = self._service_account()
-        self.external_secret = self._external_secret()
-        self.image_repository = self._image_repository()
-        self.config_map = self._config_map()
+        self._make_common()
         # No checkov suppressions here: checkov 3.3 runs its pod checks on Deployments only, and a suppression
         # that matches no finding is an error of the scan. The pod is the Deployments' (``_pod``), and
         # tests/test_workloads_app.py scans it as one.

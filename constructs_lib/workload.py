@@ -356,6 +356,22 @@ class Workload(Construct):
                                       for name, text in sorted(self.config_files.items())}
         return config_checksum(config)
 
+    def _make_common(self, *, extra_secrets: Mapping[str, str] | None = None,
+                     secret_depends_on: Sequence[ITerraformDependable] = ()) -> None:
+        """After validation: what every kind names and makes the same way, in this order: its labels and
+        selector, the Secret its pods read (``secrets`` and ``extra_secrets``), its AWS role, service account,
+        ExternalSecret, image-repository check and ConfigMap."""
+        self.selector = selector_of(self.name)
+        self.labels = {**self.selector, "app.kubernetes.io/version": image_version(self.image),
+                       "app.kubernetes.io/managed-by": "cdktf"}
+        self.secret_refs: Mapping[str, str] = {**self.secrets, **(extra_secrets or {})}
+        self.secret_name = f"{self.name}-secrets" if self.secret_refs else None
+        self.aws_role = self._aws_role()
+        self.service_account = self._service_account()
+        self.external_secret = self._external_secret(depends_on=secret_depends_on)
+        self.image_repository = self._image_repository()
+        self.config_map = self._config_map()
+
     def _pod(self, *, labels: Mapping[str, str] | None = None) -> PodTemplate:
         return PodTemplate(name=self.name, image=self.image, labels=dict(labels or self.labels), cpu=self.cpu,
                            memory=self.memory, checksum=self._config_checksum(), env=self.pod_env(),
