@@ -93,6 +93,18 @@ def only(stack_json: dict, type_: str) -> dict:
     return next(iter(found.values()))
 
 
+def release(stack_json: dict, chart: str) -> dict:
+    """The single Helm release of ``chart`` in a synthesized stack."""
+    (found,) = [r for r in resources(stack_json, "helm_release").values() if r["chart"] == chart]
+    return found
+
+
+def values(stack_json: dict, chart: str) -> dict:
+    """The values document of the Helm release of ``chart`` (JSON, which Helm reads as YAML)."""
+    (text,) = release(stack_json, chart)["values"]
+    return json.loads(text)
+
+
 def assert_config_error(build: Callable[[], object], where: str, message: str) -> None:
     """``build()`` fails with a ConfigError for ``where`` whose text matches the regex ``message``."""
     from constructs_lib import ConfigError

@@ -47,7 +47,7 @@ from constructs_lib import (
 )
 from constructs_lib._helm import PLATFORM_COMPONENTS, Key
 from constructs_lib._quantities import memory_bytes
-from helpers import assert_config_error, only, resources, synth
+from helpers import assert_config_error, only, release, resources, synth, values
 from policy import scan
 
 STACK = "staging-addons"
@@ -102,16 +102,6 @@ def addons(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 @pytest.fixture(scope="module")
 def stack(addons: tuple[Path, dict]) -> dict:
     return addons[1]
-
-
-def release(stack: dict, chart: str) -> dict:
-    (found,) = [r for r in resources(stack, "helm_release").values() if r["chart"] == chart]
-    return found
-
-
-def values(stack: dict, chart: str) -> dict:
-    (text,) = release(stack, chart)["values"]
-    return json.loads(text)  # JSON is YAML: Helm reads it as is
 
 
 def by_path(stack: dict, type_: str, path: str) -> dict:

@@ -28,20 +28,10 @@ from constructs_lib import (
     StoreAccess,
 )
 from environments import ENVIRONMENTS
-from helpers import assert_config_error, only, resources, synth
+from helpers import assert_config_error, only, release, resources, synth, values
 
 IMAGE = "registry.example.com/checkout:1.4.2"
 SLACK = SlackReceiver(name="slack", channel="#alerts", webhook_url_secret=SecretKeyRef(name="receivers", key="slack"))
-
-
-def release(stack: dict, chart: str) -> dict:
-    (found,) = [r for r in resources(stack, "helm_release").values() if r["chart"] == chart]
-    return found
-
-
-def values(stack: dict, chart: str) -> dict:
-    (text,) = release(stack, chart)["values"]
-    return json.loads(text)  # JSON is YAML: Helm reads it as is
 
 
 def holding(stacks: dict, env_name: str, chart: str) -> dict:
