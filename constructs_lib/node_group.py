@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -290,7 +291,7 @@ def _check_instances(c: Checks, instance_types: Sequence[str], ami_type: str, at
     for i, instance_type in enumerate(instance_types):
         arch = instance_architecture(instance_type)
         if not c.require(arch is not None and instance_type in known, f"{at}instance_types[{i}]", instance_type,
-                         unknown_instance_type_fix(instance_type)):
+                         functools.partial(unknown_instance_type_fix, instance_type)):
             continue
         c.require(list(instance_types).index(instance_type) == i, f"{at}instance_types[{i}]", instance_type,
                   "is listed twice; list each instance type once")

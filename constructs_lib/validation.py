@@ -95,9 +95,11 @@ class Checks:
         self.where = where
         self.problems: list[Problem] = []
 
-    def require(self, ok: bool, field: str, value: object, fix: str) -> bool:
+    def require(self, ok: bool, field: str, value: object, fix: str | Callable[[], str]) -> bool:
+        """Record a problem unless ``ok``; a fix that is costly to word (a search for the closest valid
+        value) is given as a function, called only when the check fails."""
         if not ok:
-            self.problems.append(Problem(field, value, fix))
+            self.problems.append(Problem(field, value, fix if isinstance(fix, str) else fix()))
         return ok
 
     def known(self, value: object) -> bool:
