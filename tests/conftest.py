@@ -4,10 +4,12 @@ The suite runs in parallel (``-n auto`` in pyproject.toml: one pytest-xdist
 worker per CPU). What the fixtures share, and how to reuse it in a new test:
 
 - ``synth_dir``: ``cdktf.out`` of every environment, exactly as ``pipenv run
-  synth`` writes it. Synthesized once per run by the first worker that asks,
-  into a cache keyed by the hash of the sources (``helpers.sources_hash``);
-  the other workers wait on a lock and read the same files. Read-only: copy
-  it (``shutil.copytree``) before changing anything.
+  synth`` writes it. Synthesized by the first worker that asks, into pytest's
+  cache under a key of everything its bytes depend on (``helpers.inputs_key``:
+  sources, locked and installed packages, Python, Node); the other workers
+  wait on a lock and read the same files, and so does a later run with the
+  same key (``helpers.reused``; ``-p no:cacheprovider`` keeps it for the run
+  only). Read-only: copy it (``shutil.copytree``) before changing anything.
 - ``stacks`` / ``manifest``: its parsed ``cdk.tf.json`` files (by stack name)
   and ``manifest.json``. Prefer these to a synthesis of your own.
 - ``built_environments``: every environment's stacks built in this worker on
@@ -35,7 +37,7 @@ import pytest
 
 import main
 from fastsynth import output
-from helpers import sources_hash
+from helpers import inputs_key, reused
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own tmpdir plugin has set up its factory
@@ -54,16 +56,13 @@ def _run_dir(factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``cdktf.out`` of every environment, written by ``main.synthesize`` once per run, shared by all workers."""
-    cache = _run_dir(tmp_path_factory) / "synth-cache"
-    cache.mkdir(exist_ok=True)
-    outdir = cache / sources_hash() / "cdktf.out"
-    outdir.parent.mkdir(exist_ok=True)
-    with output.locked(cache):  # not outdir.parent: publishing takes that lock
-        if not (outdir / output.MANIFEST).is_file():
-            main.synthesize(None, outdir)
-    return outdir
+def synth_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``cdktf.out`` of every environment, written by ``main.synthesize`` once for all workers, and kept
+    for later runs with the same inputs (``helpers.reused``)."""
+    def make(work: Path) -> None:
+        main.synthesize(None, work / "cdktf.out")
+
+    return reused(request.config, "synth", inputs_key(), make, _run_dir(tmp_path_factory)) / "cdktf.out"
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,15 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
+
+from fastsynth import output
 
 if TYPE_CHECKING:
     from cdktf import TerraformStack
@@ -40,10 +45,10 @@ def synth(build: Callable[[TerraformStack], object]) -> dict:
     return json.loads(Testing.synth(stack))
 
 
-def sources_hash(root: Path = REPO) -> str:
-    """A digest of every source file a synthesis reads (names and contents)."""
+def sources_hash(root: Path = REPO, sources: Iterable[str] = SOURCES) -> str:
+    """A digest of every file in ``sources`` (files and folders under ``root``): names and contents."""
     digest = hashlib.sha256()
-    for name in SOURCES:
+    for name in sources:
         path = root / name
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*")
                                                      if p.is_file() and "__pycache__" not in p.parts)
@@ -54,19 +59,57 @@ def sources_hash(root: Path = REPO) -> str:
 
 #: The installed packages whose code runs in a synthesis, besides the project's.
 SYNTHESIS_PACKAGES = ("jsii", "cdktf", "constructs", "typeguard", "cdktf-cdktf-provider-aws",
-                      "cdktf-cdktf-provider-kubernetes", "cdktf-cdktf-provider-helm", "cdktf-cdktf-provider-random")
+                      "cdktf-cdktf-provider-kubernetes", "cdktf-cdktf-provider-helm", "cdktf-cdktf-provider-random",
+                      "botocore", "cronsim")
 
 
-def inputs_key(root: Path = REPO) -> str:
+def inputs_key(root: Path = REPO, sources: Iterable[str] = SOURCES) -> str:
     """A digest of everything a synthesis's bytes can depend on: the sources, the locked and the installed
     package versions, Python, Node, the platform and the fast-path switches. Two runs with the same key
-    write the same bytes (the tests prove synthesis deterministic), so a result may be reused under it."""
+    write the same bytes (the tests prove synthesis deterministic), so a result may be reused under it.
+    ``sources``: what the result reads of the project (``tracked_sources()`` for a copy of all of it)."""
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    parts = [sources_hash(root), hashlib.sha256((root / "Pipfile.lock").read_bytes()).hexdigest(),
+    parts = [sources_hash(root, sources), hashlib.sha256((root / "Pipfile.lock").read_bytes()).hexdigest(),
              sys.version, platform.platform(), node,
              *(f"{name}=={metadata.version(name)}" for name in SYNTHESIS_PACKAGES),
              *(f"{name}={os.environ.get(name, '')}" for name in ("CDKTF_FAST_IMPORTS", "CDKTF_FAST_NODE"))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def tracked_sources(root: Path = REPO) -> list[str]:
+    """Every file git tracks in ``root`` (as it is in the working tree) but the tests: what a copy of the
+    repository gives the project's commands to read."""
+    listed = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True, check=True)
+    return [name for name in listed.stdout.splitlines()
+            if not name.startswith("tests/") and (root / name).is_file()]
+
+
+def reused(config: pytest.Config, name: str, key: str, make: Callable[[Path], None], fallback: Path) -> Path:
+    """The folder ``make`` fills for ``key``, made once and kept in pytest's cache (``.pytest_cache``) under
+    ``name``: another xdist worker, or a later run, with the same key reads it instead of making it again.
+
+    The key must cover everything the result depends on (``inputs_key``); results of other keys are
+    removed when a new one is kept. Without pytest's cache (``-p no:cacheprovider``, or CI's clean clone)
+    the folder is ``fallback/name/key``, for this run's workers only. ``make`` fills a folder beside it
+    that is renamed into place under a lock: a reader never sees it half-made, and a failed ``make``
+    leaves nothing. Read-only for its users.
+    """
+    cache = getattr(config, "cache", None)
+    root = cache.mkdir(name) if cache is not None else fallback / name
+    root.mkdir(parents=True, exist_ok=True)
+    results = root / key
+    with output.locked(root):
+        if not results.is_dir():
+            work = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+            try:
+                make(work)
+                for stale in root.iterdir():  # results of other inputs: never read again
+                    if stale != work:
+                        shutil.rmtree(stale)
+                os.rename(work, results)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    return results
 
 
 def checkout_copy(dest: Path) -> Path:

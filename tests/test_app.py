@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import main
-from fastsynth import cleanup, output
-from helpers import REPO, assert_same_tree, checkout_copy, inputs_key, tree
+from fastsynth import cleanup
+from helpers import REPO, assert_same_tree, checkout_copy, inputs_key, reused, tree
 
 ENVIRONMENT_STACKS = {env: [f"{env}-{layer}" for layer in ("addons", "cluster", "platform", "services", "state")]
                       for env in ("production", "staging")}
@@ -108,34 +107,23 @@ def other_import_paths(request: pytest.FixtureRequest, tmp_path_factory: pytest.
     2,212 submodules, Python and Node) from a second checkout in another directory, and on the Python
     side alone (CDKTF_FAST_NODE=0), both run at once as users run them.
 
-    About 50 s of CPU, most of the suite's: kept in pytest's cache (``.pytest_cache``) under
-    ``helpers.inputs_key`` (sources, Pipfile.lock, installed packages, Python, Node), and reused by a
-    later run with the same key, which would write the same bytes. ``--cache-clear`` or
-    ``-p no:cacheprovider`` (CI's clean clone has no cache) runs them again.
+    About 50 s of CPU: kept in pytest's cache under ``helpers.inputs_key`` (sources, Pipfile.lock,
+    installed packages, Python, Node) by ``helpers.reused``, and reused by a later run with the same key,
+    which would write the same bytes. ``--cache-clear`` or ``-p no:cacheprovider`` (CI's clean clone has
+    no cache) runs them again.
     """
-    cache = getattr(request.config, "cache", None)
-    root = cache.mkdir("other-import-paths") if cache is not None else tmp_path_factory.mktemp("import-paths")
-    key = inputs_key()
-    results = root / key
-    with output.locked(root):
-        if not results.is_dir():
-            work = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
-            try:
-                other = checkout_copy(work / "another" / "checkout")
-                runs = [subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True)
-                        for cwd, (command, env) in (
-                            (other, main_command("--outdir", str(work / "stock"), fast_imports=False)),
-                            (REPO, main_command("--outdir", str(work / "python-only"), fast_node=False)))]
-                outcomes = [(run.wait(timeout=600), run.communicate()[1]) for run in runs]
-                assert outcomes == [(0, ""), (0, "")]
-                shutil.rmtree(work / "another")
-                for stale in root.iterdir():  # results of other inputs: never read again
-                    if stale != work:
-                        shutil.rmtree(stale)
-                os.rename(work, results)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+    def make(work: Path) -> None:
+        other = checkout_copy(work / "another" / "checkout")
+        runs = [subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for cwd, (command, env) in (
+                    (other, main_command("--outdir", str(work / "stock"), fast_imports=False)),
+                    (REPO, main_command("--outdir", str(work / "python-only"), fast_node=False)))]
+        outcomes = [(run.wait(timeout=600), run.communicate()[1]) for run in runs]
+        assert outcomes == [(0, ""), (0, "")]
+        shutil.rmtree(work / "another")
+
+    results = reused(request.config, "other-import-paths", inputs_key(), make,
+                     tmp_path_factory.getbasetemp())
     return {"stock": results / "stock", "python-only": results / "python-only"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.redact import MASK
+from helpers import inputs_key, reused, tracked_sources
 from service import cli
 from service.scaffold import Spec, Transaction, render
 from stacks.services import REGISTRY
@@ -501,27 +503,43 @@ class Scaffolded:
 
 
 @pytest.fixture(scope="module")
-def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Scaffolded:
+def scaffolded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Scaffolded:
     """On a copy of the tracked files: a refused `service new` (a bad image), one interrupted while it builds,
-    then the full-options one, then `python main.py` and `service list`, with no edit in between."""
-    root = tmp_path_factory.mktemp("scaffold") / "repo"
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True, check=True)
-    for name in files.stdout.splitlines():
-        if (REPO / name).is_file():
+    then the full-options one, then `python main.py` and `service list`, with no edit in between.
+
+    Nine processes that each build every environment, about 70 s of CPU: the copy and what they said are
+    kept in pytest's cache under a key of every file the copy holds (``helpers.tracked_sources``: all
+    tracked files but the tests) and the installed packages (``helpers.reused``), so a run that changed
+    only tests reads them. ``-p no:cacheprovider`` (CI's clean clone has no cache) runs them again."""
+    sources = tracked_sources()
+
+    def make(work: Path) -> None:
+        root = work / "repo"
+        for name in sources:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
-    before = tree(root)
-    refused = run(root, "-m", "service", "new", "inventory", "--image", "docker.io/library/nginx:1.27")
-    interrupted = run(root, "-m", "service", *["new", *FULL], CDKTF_INTERRUPT_AT="service-written")
-    bad_schedule = run(root, "-m", "service", "new", *[a if a != "30 2 * * *" else "every night" for a in JOB])
-    wildcard = run(root, "-m", "service", "new", *JOB[:-4], "--aws-permission", "s3:PutObject=arn:aws:s3:::*")
-    untouched = tree(root) == before
-    created = run(root, "-m", "service", "new", *FULL)
-    created_job = run(root, "-m", "service", "new", *JOB)
-    synthesized = run(root, "main.py")
-    listed = run(root, "-m", "service", "list", "--env", "staging", "--format", "json")
-    return Scaffolded(root, refused, interrupted, untouched, created, synthesized, listed, (bad_schedule, wildcard),
-                      created_job)
+        before = tree(root)
+        runs = {"refused": run(root, "-m", "service", "new", "inventory", "--image", "docker.io/library/nginx:1.27"),
+                "interrupted": run(root, "-m", "service", *["new", *FULL], CDKTF_INTERRUPT_AT="service-written"),
+                "bad_schedule": run(root, "-m", "service", "new",
+                                    *[a if a != "30 2 * * *" else "every night" for a in JOB]),
+                "wildcard": run(root, "-m", "service", "new", *JOB[:-4], "--aws-permission",
+                                "s3:PutObject=arn:aws:s3:::*")}
+        untouched = tree(root) == before
+        runs["created"] = run(root, "-m", "service", "new", *FULL)
+        runs["created_job"] = run(root, "-m", "service", "new", *JOB)
+        runs["synthesized"] = run(root, "main.py")
+        runs["listed"] = run(root, "-m", "service", "list", "--env", "staging", "--format", "json")
+        (work / "runs.json").write_text(json.dumps({"untouched": untouched,
+                                                    "runs": {k: dataclasses.astuple(v) for k, v in runs.items()}}))
+
+    results = reused(request.config, "scaffolded", inputs_key(sources=sources), make,
+                     tmp_path_factory.getbasetemp())
+    said = json.loads((results / "runs.json").read_text())
+    runs = {name: Run(*values) for name, values in said["runs"].items()}
+    return Scaffolded(results / "repo", runs["refused"], runs["interrupted"], said["untouched"], runs["created"],
+                      runs["synthesized"], runs["listed"], (runs["bad_schedule"], runs["wildcard"]),
+                      runs["created_job"])
 
 
 def test_a_module_the_constructs_refuse_is_not_kept(scaffolded: Scaffolded) -> None:
