@@ -507,7 +507,7 @@ def scaffolded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     """On a copy of the tracked files: a refused `service new` (a bad image), one interrupted while it builds,
     then the full-options one, then `python main.py` and `service list`, with no edit in between.
 
-    Nine processes that each build every environment, about 70 s of CPU: the copy and what they said are
+    Eight processes that each build every environment, about 70 s of CPU: the copy and what they said are
     kept in pytest's cache under a key of every file the copy holds (``helpers.tracked_sources``: all
     tracked files but the tests) and the installed packages (``helpers.reused``), so a run that changed
     only tests reads them. ``-p no:cacheprovider`` (CI's clean clone has no cache) runs them again."""
