@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -26,6 +26,8 @@ from fastsynth import output
 
 if TYPE_CHECKING:
     from cdktf import TerraformStack
+
+    from constructs_lib import Guardrails
 
 REPO = Path(__file__).resolve().parent.parent
 #: What a synthesis reads: a copy of these is a second checkout, and their hash keys the session synthesis.
@@ -146,6 +148,32 @@ def values(stack_json: dict, chart: str) -> dict:
     """The values document of the Helm release of ``chart`` (JSON, which Helm reads as YAML)."""
     (text,) = release(stack_json, chart)["values"]
     return json.loads(text)
+
+
+#: The cluster's IAM OIDC provider, as the services stack hands it to workloads with their own AWS role.
+OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
+OIDC_URL = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
+
+
+def services_guardrails(**more: Any) -> Guardrails:
+    """What the services stack gives its workloads (see tests/workloads_app.py: wire); ``more`` adds to it."""
+    from constructs_lib import BASELINE, Guardrails
+
+    return Guardrails(environment="staging", rule_packs=[BASELINE], secrets_prefix="staging/", namespace="shop",
+                      namespace_name="shop", oidc_provider_arn=OIDC_ARN, oidc_issuer_url=OIDC_URL, **more)
+
+
+def in_services_stack(build: Callable[..., object], **more: Any) -> dict:
+    """Synthesize ``build`` in a stack with the services stack's guardrails; their rules must hold."""
+    from constructs_lib import ConfigError
+
+    def filled(stack: TerraformStack) -> None:
+        rails = services_guardrails(**more).attach(stack)
+        build(stack)
+        errors = rails.check(stack)
+        if errors:
+            raise ConfigError.merge(errors)
+    return synth(filled)
 
 
 def assert_config_error(build: Callable[[], object], where: str, message: str) -> None:

@@ -9,15 +9,12 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib import (
-    BASELINE,
     SCRAPE_LABELS,
     AlertRule,
     AwsPermission,
     Capability,
     CapacityType,
-    ConfigError,
     EksNodeGroup,
-    Guardrails,
     JobAlerts,
     JvmOptions,
     Microservice,
@@ -26,26 +23,9 @@ from constructs_lib import (
     TaintEffect,
 )
 from constructs_lib._schedule import cadence
-from helpers import assert_config_error, only, resources, synth
+from helpers import assert_config_error, in_services_stack, only, resources
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/nightly-report:3.1.0"
-OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
-OIDC_URL = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
-
-
-def rails(**more) -> Guardrails:
-    return Guardrails(environment="staging", rule_packs=[BASELINE], secrets_prefix="staging/", namespace="shop",
-                      namespace_name="shop", oidc_provider_arn=OIDC_ARN, oidc_issuer_url=OIDC_URL, **more)
-
-
-def in_stack(build, **more) -> dict:
-    def filled(stack) -> None:
-        guardrails = rails(**more).attach(stack)
-        build(stack)
-        errors = guardrails.check(stack)
-        if errors:
-            raise ConfigError.merge(errors)
-    return synth(filled)
 
 
 def batch(stack) -> EksNodeGroup:
@@ -73,12 +53,12 @@ def full(stack) -> ScheduledJob:
 
 @pytest.fixture(scope="module")
 def minimal() -> dict:
-    return in_stack(nightly)
+    return in_services_stack(nightly)
 
 
 @pytest.fixture(scope="module")
 def loaded() -> dict:
-    return in_stack(full)
+    return in_services_stack(full)
 
 
 def cron_job(stack: dict) -> dict:
@@ -130,8 +110,8 @@ def test_a_job_runs_the_pod_a_service_runs() -> None:
     def service(stack) -> None:
         Microservice(stack, "same", node_group=batch(stack), **props)
 
-    job_pod = pod(in_stack(build))
-    service_pod = only(in_stack(service), "kubernetes_deployment_v1")["spec"]["template"]
+    job_pod = pod(in_services_stack(build))
+    service_pod = only(in_services_stack(service), "kubernetes_deployment_v1")["spec"]["template"]
     only_service = {"topology_spread_constraint", "termination_grace_period_seconds"}
     only_job = {"restart_policy"}
     assert job_pod["metadata"] == service_pod["metadata"]
@@ -205,12 +185,12 @@ def test_late_means_longer_than_the_schedule_allows(minimal: dict, loaded: dict)
 
 
 def test_a_weekday_schedule_allows_the_weekend() -> None:
-    stack = in_stack(lambda s: nightly(s, schedule="0 6 * * 1-5"))
+    stack = in_services_stack(lambda s: nightly(s, schedule="0 6 * * 1-5"))
     assert f" > {3 * 86400 + 7200 + 300} " in rules(stack)["ScheduledJobLate"]["expr"]
 
 
 def test_no_alerts_no_rule() -> None:
-    stack = in_stack(lambda s: nightly(s, alerts=None))
+    stack = in_services_stack(lambda s: nightly(s, alerts=None))
     assert [m for m in resources(stack, "kubernetes_manifest").values()
             if m["manifest"]["kind"] == "PrometheusRule"] == []
 
@@ -234,13 +214,13 @@ def test_cadence_of_a_schedule(schedule: str, shortest: int, longest: int) -> No
 
 
 def test_the_starting_deadline_follows_a_short_interval() -> None:
-    stack = in_stack(lambda s: nightly(s, schedule="*/4 * * * *", timeout="3m"))
+    stack = in_services_stack(lambda s: nightly(s, schedule="*/4 * * * *", timeout="3m"))
     assert cron_job(stack)["spec"]["starting_deadline_seconds"] == 60
 
 
 def test_the_capability_contract() -> None:
     found: dict[str, ScheduledJob] = {}
-    in_stack(lambda s: found.setdefault("job", full(s)))
+    in_services_stack(lambda s: found.setdefault("job", full(s)))
     needs = {need.capability: need for need in found["job"].needs()}
     assert set(needs) == {Capability.SECRET_STORE, Capability.PROMETHEUS, Capability.NODE_GROUP,
                           Capability.NETWORK_POLICY}
@@ -262,7 +242,7 @@ RULES = {
 
 @pytest.mark.parametrize("props, message", RULES.values(), ids=RULES.keys())
 def test_the_environments_rules_hold_for_a_job(props: dict, message: str) -> None:
-    assert_config_error(lambda: in_stack(lambda s: nightly(s, **props)), r"test/nightly-report: ", message)
+    assert_config_error(lambda: in_services_stack(lambda s: nightly(s, **props)), r"test/nightly-report: ", message)
 
 
 BAD_INPUT = {
@@ -296,16 +276,16 @@ BAD_INPUT = {
 
 @pytest.mark.parametrize("props, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
 def test_bad_input_is_one_line(props: dict, message: str) -> None:
-    assert_config_error(lambda: in_stack(lambda s: nightly(s, **props)), r"test/nightly-report: ",
+    assert_config_error(lambda: in_services_stack(lambda s: nightly(s, **props)), r"test/nightly-report: ",
                         rf"^test/nightly-report: [^\n]*{message}[^\n]*$")
 
 
 def test_a_name_kubernetes_cannot_suffix_is_refused() -> None:
-    assert_config_error(lambda: in_stack(lambda s: ScheduledJob(
+    assert_config_error(lambda: in_services_stack(lambda s: ScheduledJob(
         s, "n" * 53, image=IMAGE, schedule="0 3 * * *", command=["./x"], timeout="1h")),
         r"test/n+: ", r"id = 'n{53}': use lowercase letters, digits and hyphens, at most 52 characters")
 
 
 def test_the_required_keywords_are_named() -> None:
-    assert_config_error(lambda: in_stack(lambda s: ScheduledJob(s, "job", image=IMAGE)),  # type: ignore[call-arg]
+    assert_config_error(lambda: in_services_stack(lambda s: ScheduledJob(s, "job", image=IMAGE)),  # type: ignore[call-arg]
                         r"test/job: ", r"schedule = None: is required")

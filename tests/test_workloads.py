@@ -15,7 +15,6 @@ from constructs import Construct
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from constructs_lib import (
-    BASELINE,
     CONFIG_DIR,
     INGRESS_POD_LABELS,
     PROMETHEUS_POD_LABELS,
@@ -23,7 +22,6 @@ from constructs_lib import (
     Autoscaling,
     AwsPermission,
     Capability,
-    ConfigError,
     Guardrails,
     MetricsEndpoint,
     Microservice,
@@ -35,36 +33,19 @@ from constructs_lib import (
     default_deny_ingress,
     suppress,
 )
-from helpers import assert_config_error, only, resources, synth
+from helpers import OIDC_ARN, assert_config_error, in_services_stack, only, resources, services_guardrails, synth
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/catalog:4.0.0"
-OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
-OIDC_URL = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
 QUEUE = "arn:aws:sqs:eu-west-1:123456789012:orders"
 FILES = Path(__file__).parent / "workload_files"
 
 
-def guardrails(**more) -> Guardrails:
-    """What the services stack gives its workloads (see tests/workloads_app.py: wire)."""
-    return Guardrails(environment="staging", rule_packs=[BASELINE], secrets_prefix="staging/", namespace="shop",
-                      namespace_name="shop", oidc_provider_arn=OIDC_ARN, oidc_issuer_url=OIDC_URL, **more)
-
-
-def in_stack(build, **more) -> dict:
-    """Synthesize ``build`` in a stack with the services stack's guardrails; their rules must hold."""
-    def filled(stack) -> None:
-        rails = guardrails(**more).attach(stack)
-        build(stack)
-        errors = rails.check(stack)
-        if errors:
-            raise ConfigError.merge(errors)
-    return synth(filled)
 
 
 def violations(build, **more) -> str:
     """The guardrails' findings on what ``build`` adds (the rules ``stacks.check`` applies)."""
     target = TerraformStack(cdktf.Testing.app(), "test")
-    rails = guardrails(**more).attach(target)
+    rails = services_guardrails(**more).attach(target)
     build(target)
     return "\n".join(str(e) for e in rails.check(target))
 
@@ -88,12 +69,12 @@ def loaded(stack) -> Microservice:
 
 @pytest.fixture(scope="module")
 def worker_stack() -> dict:
-    return in_stack(worker)
+    return in_services_stack(worker)
 
 
 @pytest.fixture(scope="module")
 def loaded_stack() -> dict:
-    return in_stack(loaded)
+    return in_services_stack(loaded)
 
 
 def by_name(stack: dict, type_: str, name: str) -> dict:
@@ -128,7 +109,8 @@ def test_a_worker_is_probed_by_its_command(worker_stack: dict) -> None:
 
 
 def test_a_worker_without_a_command_is_probed_on_its_metrics_port() -> None:
-    stack = in_stack(lambda s: Microservice(s, "consumer", image=IMAGE, port=None, metrics=MetricsEndpoint(port=9100)))
+    stack = in_services_stack(lambda s: Microservice(s, "consumer", image=IMAGE, port=None,
+                                                     metrics=MetricsEndpoint(port=9100)))
     (container,) = only(stack, "kubernetes_deployment_v1")["spec"]["template"]["spec"]["container"]
     assert container["readiness_probe"]["http_get"] == {"path": "/readyz", "port": "metrics"}
     assert container["liveness_probe"]["http_get"] == {"path": "/livez", "port": "metrics"}
@@ -147,7 +129,7 @@ def test_a_worker_is_scraped_through_a_pod_monitor(worker_stack: dict, validate_
 
 
 def test_a_worker_gets_a_budget_and_autoscaling_as_a_service_does() -> None:
-    stack = in_stack(lambda s: worker(s, autoscaling=Autoscaling(min_replicas=2, max_replicas=6)))
+    stack = in_services_stack(lambda s: worker(s, autoscaling=Autoscaling(min_replicas=2, max_replicas=6)))
     assert only(stack, "kubernetes_pod_disruption_budget_v1")["spec"]["max_unavailable"] == "1"
     assert only(stack, "kubernetes_horizontal_pod_autoscaler_v2")["spec"]["max_replicas"] == 6
 
@@ -232,7 +214,7 @@ def test_a_wildcard_where_aws_gives_no_name_is_not_refused(resource: str) -> Non
 def test_a_wildcard_suppressed_with_a_reason_passes_and_the_reason_is_in_the_output(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path), skip_validation=True)
     stack = TerraformStack(app, "test")
-    rails = guardrails().attach(stack)
+    rails = services_guardrails().attach(stack)
     service = Microservice(stack, "lister", image=IMAGE, aws_permissions=[
         AwsPermission(actions=["sqs:ListQueues"], resources=["*"])])
     assert rails.check(stack) != []
@@ -273,7 +255,7 @@ def test_config_files_are_a_config_map_mounted_read_only(loaded_stack: dict) -> 
 
 
 def checksum(**props) -> str:
-    stack = in_stack(lambda s: Microservice(s, "svc", image=IMAGE, **props))
+    stack = in_services_stack(lambda s: Microservice(s, "svc", image=IMAGE, **props))
     return only(stack, "kubernetes_deployment_v1")["spec"]["template"]["metadata"]["annotations"][
         "platform.acme-shop.io/config-checksum"]
 
@@ -332,7 +314,7 @@ def test_a_workload_of_another_namespace_is_admitted_by_its_namespace() -> None:
         other = Microservice(stack, "billing", image=IMAGE, namespace="payments")
         Microservice(stack, "catalog", image=IMAGE, allow_from=[other])
 
-    policy = by_name(in_stack(build), "kubernetes_network_policy_v1", "catalog")
+    policy = by_name(in_services_stack(build), "kubernetes_network_policy_v1", "catalog")
     (rule,) = policy["spec"]["ingress"]
     assert rule["from"] == [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "payments"}},
                              "pod_selector": {"match_labels": {"app.kubernetes.io/name": "billing",
@@ -344,7 +326,7 @@ def test_a_workload_named_in_allow_from_is_admitted_as_the_object_would_be() -> 
         edge = Microservice(stack, "edge", image=IMAGE)
         Microservice(stack, "catalog", image=IMAGE, allow_from=["edge" if by_name else edge])
 
-    named, passed = (by_name(in_stack(lambda s, n=n: build(s, n)), "kubernetes_network_policy_v1", "catalog")
+    named, passed = (by_name(in_services_stack(lambda s, n=n: build(s, n)), "kubernetes_network_policy_v1", "catalog")
                      for n in (True, False))
     assert named["spec"] == passed["spec"]
 
@@ -353,7 +335,7 @@ def test_allow_from_naming_no_workload_of_the_environment_fails_the_contract() -
     """A name is checked against every workload of the environment by the capability contract (stacks.check),
     after every module has declared its own: here, a typo."""
     stack = TerraformStack(cdktf.Testing.app(), "test")
-    guardrails().attach(stack)
+    services_guardrails().attach(stack)
     Microservice(stack, "edge", image=IMAGE)
     Microservice(stack, "catalog", image=IMAGE, allow_from=["edge", "egde"])
     (error,) = [e for e in capabilities.check("staging", [stack]) if e.where == "test/catalog"]
@@ -365,12 +347,13 @@ def test_allow_from_naming_no_workload_of_the_environment_fails_the_contract() -
 
 
 def test_the_stack_decides_who_gets_a_policy() -> None:
-    plain = in_stack(lambda s: Microservice(s, "svc", image=IMAGE))
+    plain = in_services_stack(lambda s: Microservice(s, "svc", image=IMAGE))
     assert resources(plain, "kubernetes_network_policy_v1") == {}
-    isolated = in_stack(lambda s: Microservice(s, "svc", image=IMAGE), network_policies=True)
+    isolated = in_services_stack(lambda s: Microservice(s, "svc", image=IMAGE), network_policies=True)
     assert only(isolated, "kubernetes_network_policy_v1")["spec"]["policy_types"] == ["Ingress"]
     assert "ingress" not in only(isolated, "kubernetes_network_policy_v1")["spec"]  # nothing admitted
-    opted_out = in_stack(lambda s: Microservice(s, "svc", image=IMAGE, network_policy=False), network_policies=True)
+    opted_out = in_services_stack(lambda s: Microservice(s, "svc", image=IMAGE, network_policy=False),
+                                  network_policies=True)
     assert resources(opted_out, "kubernetes_network_policy_v1") == {}
 
 
@@ -382,7 +365,7 @@ def test_an_isolated_workload_needs_policy_enforcement_and_the_namespaces_it_adm
                                     metrics=MetricsEndpoint(port=9090), network_policy=True)
         found["open"] = Microservice(stack, "open", image=IMAGE, ingress_host="open.example.com")
 
-    in_stack(build)
+    in_services_stack(build)
     needs = {need.capability: need for need in found["svc"].needs()}
     assert Capability.NETWORK_POLICY in needs
     assert "in namespace 'nginx-ingress'" in needs[Capability.INGRESS_CLASS].what
@@ -415,7 +398,7 @@ def test_an_isolated_workload_fails_the_contract_when_what_it_admits_runs_elsewh
     """Its policy admits Prometheus and the ingress controller by namespace: a platform that runs them in another
     namespace would be refused by the policy at run time, so the build fails instead."""
     stack = TerraformStack(cdktf.Testing.app(), "test")
-    guardrails(network_policies=True).attach(stack)
+    services_guardrails(network_policies=True).attach(stack)
     Platform(stack, "platform", prometheus_in=prometheus_in, ingress_in=ingress_in)
     Microservice(stack, "svc", image=IMAGE, ingress_host="svc.example.com", metrics=MetricsEndpoint(port=9090))
     found = {p.field for e in capabilities.check("staging", [stack]) for p in e.problems
@@ -445,7 +428,8 @@ def test_a_migration_runs_to_completion_before_the_deployment(loaded_stack: dict
 
 
 def test_the_migration_pods_are_no_part_of_the_service() -> None:
-    stack = in_stack(lambda s: Microservice(s, "catalog", image=IMAGE, migration=Migration(command=["./migrate"])))
+    stack = in_services_stack(lambda s: Microservice(s, "catalog", image=IMAGE,
+                                                     migration=Migration(command=["./migrate"])))
     labels = migration_job(stack)["spec"]["template"]["metadata"]["labels"]
     selector = only(stack, "kubernetes_service_v1")["spec"]["selector"]
     assert not selector.items() <= labels.items()
@@ -455,7 +439,7 @@ def test_the_migration_pods_are_no_part_of_the_service() -> None:
 
 def job_name(**props) -> str:
     props = {"image": IMAGE, "migration": Migration(command=["./migrate"]), **props}
-    return migration_job(in_stack(lambda s: Microservice(s, "catalog", **props)))["metadata"]["name"]
+    return migration_job(in_services_stack(lambda s: Microservice(s, "catalog", **props)))["metadata"]["name"]
 
 
 def test_a_new_image_or_command_is_a_new_job_and_nothing_else_is() -> None:
@@ -466,7 +450,7 @@ def test_a_new_image_or_command_is_a_new_job_and_nothing_else_is() -> None:
     assert job_name(migration=Migration(command=["./migrate", "--fast"])) != base
     assert job_name(env={"LOG_LEVEL": "debug"}) == base
     assert job_name(migration=Migration(command=["./migrate"], timeout="20m")) == base
-    assert len(migration_job(in_stack(lambda s: Microservice(s, "a" * 53, image=IMAGE, migration=Migration(
+    assert len(migration_job(in_services_stack(lambda s: Microservice(s, "a" * 53, image=IMAGE, migration=Migration(
         command=["./migrate"]))))["metadata"]["name"]) == 63
 
 
@@ -523,7 +507,7 @@ BAD_INPUT = {
 @pytest.mark.parametrize("props, message", [v for v in BAD_INPUT.values() if v[1]],
                          ids=[k for k, v in BAD_INPUT.items() if v[1]])
 def test_bad_input_is_one_line_naming_path_field_value_and_fix(props: dict, message: str) -> None:
-    assert_config_error(lambda: in_stack(lambda s: Microservice(s, "catalog", image=IMAGE, **props)),
+    assert_config_error(lambda: in_services_stack(lambda s: Microservice(s, "catalog", image=IMAGE, **props)),
                         r"test/catalog: ", rf"^test/catalog: [^\n]*{message}[^\n]*$")
 
 
@@ -532,10 +516,10 @@ def test_allow_from_a_worker_or_with_isolation_off_is_refused() -> None:
         edge = Microservice(stack, "edge", image=IMAGE)
         Microservice(stack, "catalog", image=IMAGE, allow_from=[edge], **props)
 
-    assert_config_error(lambda: in_stack(lambda s: build(s, network_policy=False)), r"test/catalog: ",
+    assert_config_error(lambda: in_services_stack(lambda s: build(s, network_policy=False)), r"test/catalog: ",
                         r"^test/catalog: allow_from = \['edge'\]: admits workloads through the NetworkPolicy "
                         r"network_policy=False turns off")
-    assert_config_error(lambda: in_stack(lambda s: build(s, port=None, probes=Probes(command=["/hc"]))),
+    assert_config_error(lambda: in_services_stack(lambda s: build(s, port=None, probes=Probes(command=["/hc"]))),
                         r"test/catalog: ", r"^test/catalog: allow_from = \['edge'\]: a worker \(port=None\) serves no "
                         r"port to admit anyone to")
 
@@ -543,6 +527,6 @@ def test_allow_from_a_worker_or_with_isolation_off_is_refused() -> None:
 def test_a_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
     binary = tmp_path / "keystore.jks"
     binary.write_bytes(b"\xfe\xed\xfe\xed\x00\x00\x00\x02")
-    assert_config_error(lambda: in_stack(lambda s: Microservice(s, "catalog", image=IMAGE,
+    assert_config_error(lambda: in_services_stack(lambda s: Microservice(s, "catalog", image=IMAGE,
                                                                 config_files={"keystore.jks": binary})),
                         r"test/catalog: ", r"config_files\['keystore.jks'\] = '.*keystore.jks': not UTF-8 text")
