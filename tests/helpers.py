@@ -27,7 +27,7 @@ from fastsynth import output
 if TYPE_CHECKING:
     from cdktf import TerraformStack
 
-    from constructs_lib import Guardrails
+    from constructs_lib import EksNodeGroup, Guardrails, Taint
 
 REPO = Path(__file__).resolve().parent.parent
 #: What a synthesis reads: a copy of these is a second checkout, and their hash keys the session synthesis.
@@ -153,6 +153,16 @@ def values(stack_json: dict, chart: str) -> dict:
 #: The cluster's IAM OIDC provider, as the services stack hands it to workloads with their own AWS role.
 OIDC_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
 OIDC_URL = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71"
+
+
+def batch_nodes(stack: TerraformStack, *more_taints: Taint) -> EksNodeGroup:
+    """A spot node group for batch work, labelled and tainted ``workload=batch``; ``more_taints`` add to it."""
+    from constructs_lib import CapacityType, EksNodeGroup, Taint, TaintEffect
+
+    return EksNodeGroup(stack, "batch", cluster_name="c", subnet_ids=["subnet-a", "subnet-b"],
+                        instance_types=["m7i.large", "m6i.large"], capacity_type=CapacityType.SPOT,
+                        labels={"workload": "batch"},
+                        taints=[Taint(key="workload", value="batch", effect=TaintEffect.NO_SCHEDULE), *more_taints])
 
 
 def services_guardrails(**more: Any) -> Guardrails:

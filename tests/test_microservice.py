@@ -8,8 +8,6 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from constructs_lib import (
     SCRAPE_LABELS,
     Autoscaling,
-    CapacityType,
-    EksNodeGroup,
     JvmOptions,
     MetricsEndpoint,
     Microservice,
@@ -17,17 +15,9 @@ from constructs_lib import (
     Taint,
     TaintEffect,
 )
-from helpers import assert_config_error, only, resources, synth
+from helpers import assert_config_error, batch_nodes, only, resources, synth
 
 IMAGE = "registry.example.com/checkout:1.4.2"
-
-
-def batch_nodes(stack) -> EksNodeGroup:
-    return EksNodeGroup(stack, "batch", cluster_name="c", subnet_ids=["subnet-a", "subnet-b"],
-                        instance_types=["m7i.large", "m6i.large"], capacity_type=CapacityType.SPOT,
-                        labels={"workload": "batch"},
-                        taints=[Taint(key="workload", value="batch", effect=TaintEffect.NO_SCHEDULE),
-                                Taint(key="dedicated", effect=TaintEffect.NO_EXECUTE)])
 
 
 def full(stack) -> Microservice:
@@ -35,7 +25,8 @@ def full(stack) -> Microservice:
         stack, "checkout", image=IMAGE, port=8080, cpu="500m", memory="1Gi", namespace="shop",
         env={"SPRING_PROFILES_ACTIVE": "prod"}, secrets={"DB_PASSWORD": "prod/checkout#db_password"},
         metrics=MetricsEndpoint(port=8081, path="/actuator/prometheus"), jvm=JvmOptions(heap_percent=75),
-        node_group=batch_nodes(stack), autoscaling=Autoscaling(min_replicas=2, max_replicas=10, cpu_percent=70),
+        node_group=batch_nodes(stack, Taint(key="dedicated", effect=TaintEffect.NO_EXECUTE)),
+        autoscaling=Autoscaling(min_replicas=2, max_replicas=10, cpu_percent=70),
         ingress_host="checkout.example.com", replica_cap=20)
 
 

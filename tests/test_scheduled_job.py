@@ -13,26 +13,15 @@ from constructs_lib import (
     AlertRule,
     AwsPermission,
     Capability,
-    CapacityType,
-    EksNodeGroup,
     JobAlerts,
     JvmOptions,
     Microservice,
     ScheduledJob,
-    Taint,
-    TaintEffect,
 )
 from constructs_lib._schedule import cadence
-from helpers import assert_config_error, in_services_stack, only, resources
+from helpers import assert_config_error, batch_nodes, in_services_stack, only, resources
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/nightly-report:3.1.0"
-
-
-def batch(stack) -> EksNodeGroup:
-    return EksNodeGroup(stack, "batch", cluster_name="c", subnet_ids=["subnet-a", "subnet-b"],
-                        instance_types=["m7i.large", "m6i.large"], capacity_type=CapacityType.SPOT,
-                        labels={"workload": "batch"},
-                        taints=[Taint(key="workload", value="batch", effect=TaintEffect.NO_SCHEDULE)])
 
 
 def nightly(stack, **more) -> ScheduledJob:
@@ -43,7 +32,7 @@ def nightly(stack, **more) -> ScheduledJob:
 def full(stack) -> ScheduledJob:
     return nightly(stack, cpu="500m", memory="1Gi", env={"REPORT_CURRENCY": "EUR"},
                    secrets={"DB_PASSWORD": "staging/reports#db_password"}, jvm=JvmOptions(heap_percent=70),
-                   node_group=batch(stack), time_zone="Europe/Paris", retries=1,
+                   node_group=batch_nodes(stack), time_zone="Europe/Paris", retries=1,
                    aws_permissions=[AwsPermission(actions=["s3:PutObject"],
                                                   resources=["arn:aws:s3:::acme-shop-reports/daily/*"])],
                    config_files={"report.yaml": "window: 1d\n"}, network_policy=True,
@@ -103,12 +92,12 @@ def test_a_job_runs_the_pod_a_service_runs() -> None:
                  jvm=JvmOptions())
 
     def build(stack) -> None:
-        group = batch(stack)
+        group = batch_nodes(stack)
         ScheduledJob(stack, "same", schedule="0 3 * * *", command=["./run"], timeout="1h", node_group=group,
                      **props)
 
     def service(stack) -> None:
-        Microservice(stack, "same", node_group=batch(stack), **props)
+        Microservice(stack, "same", node_group=batch_nodes(stack), **props)
 
     job_pod = pod(in_services_stack(build))
     service_pod = only(in_services_stack(service), "kubernetes_deployment_v1")["spec"]["template"]
